@@ -1,0 +1,41 @@
+"""pyws: the browser's WebSocket API for Python, on CPython and under Pyodide.
+
+::
+
+    from pyws import WebSocket
+
+    ws = WebSocket("ws://127.0.0.1:8765")
+    ws.onopen = lambda event: ws.send("Hello Server!")
+    ws.onmessage = lambda event: print("Message from server", event.data)
+
+The backend is chosen once, at import: pyws's own asyncio client on CPython, the
+host's JavaScript WebSocket under Pyodide (``sys.platform == "emscripten"``).
+"""
+
+from ._backend import BACKEND as _BACKEND
+from ._backend import Options
+from ._blob import Blob
+from ._errors import DOMException, DOMSyntaxError, InvalidAccessError, InvalidStateError
+from ._events import CloseEvent, Event, EventTarget, MessageEvent
+from ._version import __version__
+from ._websocket import ReadyState, WebSocket
+
+#: "cpython" or "pyodide": the backend this runtime uses.
+backend = _BACKEND.name
+
+__all__ = [
+    "WebSocket",
+    "ReadyState",
+    "Event",
+    "MessageEvent",
+    "CloseEvent",
+    "EventTarget",
+    "Blob",
+    "Options",
+    "DOMException",
+    "DOMSyntaxError",
+    "InvalidStateError",
+    "InvalidAccessError",
+    "backend",
+    "__version__",
+]

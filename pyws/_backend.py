@@ -1,0 +1,139 @@
+"""The contract between the WebSocket facade and a runtime backend, and the choice of one.
+
+The facade (:mod:`pyws._websocket`) owns everything the standard says about state,
+arguments and events. A backend owns the connection: it opens it, moves bytes, and
+reports what happened through the four upcalls of :class:`Owner`, each from a task of
+its own (never from inside ``connect()``, ``send_*()`` or ``close()``), in the order
+things happened on the wire.
+
+Two backends exist, chosen once, at import, on ``sys.platform``:
+
+- ``pyws._cpython``: asyncio sockets + the websockets sans-I/O protocol.
+- ``pyws._pyodide``: the host's JavaScript ``WebSocket`` (browser, worker, Node).
+
+Both are checked statically against :class:`Backend` (``mypy pyws``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol, Union
+
+if TYPE_CHECKING:
+    import ssl as _ssl  # not at run time: Pyodide ships ssl as a separate package
+
+    from ._spec import WebSocketURL
+
+__all__ = ["Owner", "Connection", "Backend", "Options", "BACKEND"]
+
+BytesLike = Union[bytes, bytearray, memoryview]
+
+
+class Owner(Protocol):
+    """What a connection reports to: the WebSocket facade."""
+
+    def _opened(self, protocol: str, extensions: str) -> None:
+        """The opening handshake succeeded."""
+
+    def _received(self, data: str | bytes) -> None:
+        """A whole message arrived: ``str`` for text, ``bytes`` for binary."""
+
+    def _closing(self) -> None:
+        """The server started the closing handshake."""
+
+    def _closed(self, code: int, reason: str, was_clean: bool, failed: bool) -> None:
+        """The connection is closed; ``failed`` means the standard's "fail the
+        WebSocket connection" happened (an ``error`` event precedes ``close``)."""
+
+    def _going_away(self) -> None:
+        """The host is going away (the process exits): close with 1001, as a browser
+        does when its page is unloaded."""
+
+
+class Connection(Protocol):
+    """One connection, as the facade drives it."""
+
+    @property
+    def buffered_amount(self) -> int:
+        """Bytes of application data accepted by ``send_*`` and not yet handed to the
+        network."""
+
+    def send_text(self, data: str) -> None:
+        """Queue a text message (only called while the facade is OPEN)."""
+
+    def send_binary(self, data: bytes) -> None:
+        """Queue a binary message (only called while the facade is OPEN)."""
+
+    def close(self, code: int | None, reason: str) -> None:
+        """Start the closing handshake, or fail the connection if it is not open yet.
+        ``code`` None means a close frame without a body. Called at most once."""
+
+
+class Backend(Protocol):
+    """A runtime: how to open a connection there."""
+
+    name: str
+
+    def base_url(self) -> str | None:
+        """The base URL relative WebSocket URLs resolve against (a page's), or None."""
+
+    def check_options(self, options: Options) -> None:
+        """Raise ``TypeError`` naming an option this runtime cannot honour."""
+
+    def connect(self, owner: Owner, url: WebSocketURL, protocols: tuple[str, ...],
+                options: Options) -> Connection:
+        """Start connecting; report through ``owner`` later, from other tasks."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """Options beyond the browser's API (keyword arguments of the constructor).
+
+    The standard is moving towards an options bag (``new WebSocket(url, {protocols})``,
+    whatwg/websockets#76); pyws takes these as keywords. Defaults reproduce the browser.
+    """
+
+    #: Extra HTTP headers for the opening handshake (e.g. Authorization, Cookie).
+    headers: Mapping[str, str] | None = None
+    #: The Origin header (a browser always sends its page's origin; pyws sends none).
+    origin: str | None = None
+    #: TLS for ``wss://``: None = verified against the system trust store.
+    ssl: _ssl.SSLContext | None = None  # checked by the CPython backend
+    #: Seconds for TCP + TLS + the opening handshake.
+    open_timeout: float | None = 30.0
+    #: Seconds to wait for the server's part of the closing handshake.
+    close_timeout: float | None = 10.0
+    #: Largest incoming message in bytes (also bounds decompression); None = no limit.
+    max_size: int | None = 64 * 2**20
+    #: Offer permessage-deflate, as browsers do ("deflate"), or not (None).
+    compression: str | None = "deflate"
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, object]) -> Options:
+        names = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(kwargs) - names)
+        if unknown:
+            raise TypeError(f"WebSocket() got unexpected keyword argument(s): {', '.join(unknown)}")
+        options = cls(**kwargs)  # type: ignore[arg-type]
+        if options.compression not in (None, "deflate"):
+            raise ValueError('compression must be "deflate" or None')
+        return options
+
+    def non_default(self) -> list[str]:
+        """Names of the options set to something else than their default."""
+        return [field.name for field in dataclasses.fields(self)
+                if getattr(self, field.name) != field.default]
+
+
+def _select() -> Backend:
+    if sys.platform == "emscripten":
+        from ._pyodide import backend
+    else:
+        from ._cpython import backend
+    return backend
+
+
+#: The backend of this runtime, chosen once at import.
+BACKEND: Backend = _select()

@@ -1,0 +1,45 @@
+"""The CPython backend: pyws's own client on asyncio, on websockets' sans-I/O protocol.
+
+Everything specific to CPython lives here: the connection (:mod:`._connection`) and
+the loop host that gives plain scripts the browser's event-loop model (:mod:`._host`).
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import TYPE_CHECKING
+
+from ._connection import ClientConnection
+
+if TYPE_CHECKING:
+    from .._backend import Backend, Options, Owner
+    from .._spec import WebSocketURL
+
+__all__ = ["backend"]
+
+
+class _CPythonBackend:
+    name = "cpython"
+
+    def base_url(self) -> str | None:
+        return None  # a script has no page to resolve relative URLs against
+
+    def check_options(self, options: Options) -> None:
+        if options.ssl is not None and not isinstance(options.ssl, ssl.SSLContext):
+            raise TypeError("ssl must be an ssl.SSLContext or None")
+        if options.headers is not None:
+            for name, value in options.headers.items():
+                if not isinstance(name, str) or not isinstance(value, str):
+                    raise TypeError("headers must map str to str")
+                if any(ch in name + value for ch in "\r\n\0"):
+                    raise ValueError(f"header {name!r} contains a line break or NUL")
+
+    def connect(self, owner: Owner, url: WebSocketURL, protocols: tuple[str, ...],
+                options: Options) -> ClientConnection:
+        return ClientConnection(owner, url, protocols, options)
+
+
+backend = _CPythonBackend()
+
+if TYPE_CHECKING:
+    _check: Backend = backend

@@ -1,0 +1,93 @@
+"""The exceptions of pyws: the DOMException family of the WebSocket interface.
+
+A browser throws a ``DOMException`` whose ``name`` says what went wrong. pyws raises
+the same family in every runtime (CPython and Pyodide alike): each class carries the
+DOM ``name`` and legacy ``code`` and also derives from the Python built-in a Python
+programmer would reach for, so both styles work::
+
+    try:
+        ws.close(1001)
+    except pyws.InvalidAccessError: ...      # the DOM way
+    except ValueError: ...                   # the Python way
+    except pyws.DOMException as e: e.name    # "InvalidAccessError"
+
+A raw ``JsException`` never reaches the user: the Pyodide backend translates the
+host's DOMExceptions with :func:`from_dom_name`.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DOMException",
+    "DOMSyntaxError",
+    "InvalidStateError",
+    "InvalidAccessError",
+    "from_dom_name",
+]
+
+
+class DOMException(Exception):
+    """Base class: an error the WebSocket interface reports with a DOM name.
+
+    ``DOMException(message, name)`` builds one like JavaScript's constructor does;
+    when ``name`` names a known subclass, an instance of that subclass is returned.
+    """
+
+    #: The DOM name, as in JavaScript's ``error.name``.
+    name: str = "Error"
+    #: The legacy numeric code of the name (0 when it has none).
+    code: int = 0
+
+    def __new__(cls, message: str = "", name: str | None = None) -> DOMException:
+        if cls is DOMException and name in _BY_NAME:
+            cls = _BY_NAME[name]
+        return super().__new__(cls)
+
+    def __init__(self, message: str = "", name: str | None = None) -> None:
+        super().__init__(message)
+        if name is not None and name != type(self).name:
+            self.name = name
+
+    @property
+    def message(self) -> str:
+        """The human-readable message, as in JavaScript's ``error.message``."""
+        return str(self.args[0]) if self.args else ""
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.message}" if self.message else self.name
+
+
+class DOMSyntaxError(DOMException, ValueError):
+    """DOM ``SyntaxError``: an unparsable URL, a bad protocol list, a too-long reason.
+
+    Named ``DOMSyntaxError`` so it does not shadow Python's own ``SyntaxError``;
+    its ``.name`` is ``"SyntaxError"`` as in the browser.
+    """
+
+    name = "SyntaxError"
+    code = 12
+
+
+class InvalidStateError(DOMException, RuntimeError):
+    """DOM ``InvalidStateError``: the call is not allowed in the socket's state
+    (``send()`` while CONNECTING)."""
+
+    name = "InvalidStateError"
+    code = 11
+
+
+class InvalidAccessError(DOMException, ValueError):
+    """DOM ``InvalidAccessError``: a ``close()`` code other than 1000 or 3000-4999."""
+
+    name = "InvalidAccessError"
+    code = 15
+
+
+_BY_NAME: dict[str, type[DOMException]] = {
+    cls.name: cls for cls in (DOMSyntaxError, InvalidStateError, InvalidAccessError)
+}
+
+
+def from_dom_name(name: str, message: str = "") -> DOMException:
+    """The pyws exception for a DOM error name (a plain DOMException if unknown)."""
+    return _BY_NAME.get(name, DOMException)(message, name)

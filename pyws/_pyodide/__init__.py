@@ -1,0 +1,52 @@
+"""The Pyodide backend: the host's JavaScript WebSocket (browser page, Web Worker, Node).
+
+Every ``import js`` / ``pyodide`` of pyws lives in this subpackage.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import _probe
+from ._connection import JSConnection
+
+if TYPE_CHECKING:
+    from .._backend import Backend, Options, Owner
+    from .._spec import WebSocketURL
+
+__all__ = ["backend"]
+
+# Options the JavaScript WebSocket API has no way to express.
+_UNSUPPORTED = {
+    "headers": "the JavaScript WebSocket cannot set request headers",
+    "origin": "the host sets the Origin header itself",
+    "ssl": "TLS is the host's (the browser's or Node's trust store)",
+    "open_timeout": "the host decides when a connection attempt times out",
+    "close_timeout": "the host decides how long the closing handshake may take",
+    "max_size": "the host decides how large a message may be",
+    "compression": "the host negotiates permessage-deflate itself",
+}
+
+
+class _PyodideBackend:
+    name = "pyodide"
+
+    def base_url(self) -> str | None:
+        return _probe.base_url()
+
+    def check_options(self, options: Options) -> None:
+        for name in options.non_default():
+            raise TypeError(
+                f"WebSocket option {name!r} is not available under Pyodide "
+                f"({_probe.host_kind()}): {_UNSUPPORTED[name]}."
+            )
+
+    def connect(self, owner: Owner, url: WebSocketURL, protocols: tuple[str, ...],
+                options: Options) -> JSConnection:
+        return JSConnection(owner, url, protocols)
+
+
+backend = _PyodideBackend()
+
+if TYPE_CHECKING:
+    _check: Backend = backend

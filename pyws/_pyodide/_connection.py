@@ -1,0 +1,129 @@
+"""One connection through the host's JavaScript WebSocket.
+
+The JavaScript socket does the protocol work; this module forwards its events to the
+facade and papers over hosts that deviate from the browser:
+
+- Node 20's WebSocket (undici) fires ``error`` but never ``close`` for a refused
+  connection, and leaves ``readyState`` at CONNECTING: pyws reports the ``close``
+  (1006) itself.
+
+Handlers are four ``create_proxy`` proxies made once per socket and destroyed after
+the ``close`` event (never while one of them is running), so nothing leaks and no
+"borrowed proxy was destroyed" error can happen. The JavaScript socket always uses
+binaryType "arraybuffer"; the facade applies the Python binaryType.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from pyodide.ffi import JsException, create_proxy, to_js  # type: ignore[import-not-found]
+
+from .._errors import from_dom_name
+from . import _probe
+
+if TYPE_CHECKING:
+    from .._backend import Owner
+    from .._spec import WebSocketURL
+
+__all__ = ["JSConnection"]
+
+_JS_CONNECTING = 0
+
+
+def _translate(exc: JsException) -> Exception:
+    """A pyws exception for an error the JavaScript WebSocket threw."""
+    name = str(getattr(exc, "name", "") or "Error")
+    message = str(getattr(exc, "message", "") or exc)
+    return from_dom_name(name, message)
+
+
+class JSConnection:
+    """A connection backed by the host's WebSocket (see pyws._backend.Connection)."""
+
+    def __init__(self, owner: Owner, url: WebSocketURL, protocols: tuple[str, ...]) -> None:
+        ws_class = _probe.websocket_class()
+        self._owner = owner
+        self._failed = False
+        self._finished = False
+        try:
+            self._js = ws_class.new(url.href, to_js(list(protocols)))
+        except JsException as exc:
+            raise _translate(exc) from None
+        self._js.binaryType = "arraybuffer"
+        self._proxies = (
+            create_proxy(self._on_open),
+            create_proxy(self._on_message),
+            create_proxy(self._on_error),
+            create_proxy(self._on_close),
+        )
+        js = self._js
+        js.onopen, js.onmessage, js.onerror, js.onclose = self._proxies
+
+    @property
+    def buffered_amount(self) -> int:
+        return int(self._js.bufferedAmount)
+
+    def send_text(self, data: str) -> None:
+        try:
+            self._js.send(data)
+        except JsException as exc:
+            raise _translate(exc) from None
+
+    def send_binary(self, data: bytes) -> None:
+        try:
+            # A Uint8Array, so the frame is binary (a bytes object would be sent as
+            # the text "b'...'"); the host copies it before send() returns.
+            self._js.send(to_js(data))
+        except JsException as exc:
+            raise _translate(exc) from None
+
+    def close(self, code: int | None, reason: str) -> None:
+        try:
+            if code is None:
+                self._js.close()
+            elif not reason:
+                self._js.close(code)
+            else:
+                self._js.close(code, reason)
+        except JsException as exc:
+            raise _translate(exc) from None
+
+    # -- JavaScript event handlers (each runs as a task of its own) ---------------
+
+    def _on_open(self, event: Any) -> None:
+        js = self._js
+        self._owner._opened(str(js.protocol), str(js.extensions))
+
+    def _on_message(self, event: Any) -> None:
+        data = event.data
+        if type(data) is not str:
+            data = data.to_bytes()  # an ArrayBuffer
+        self._owner._received(data)
+
+    def _on_error(self, event: Any) -> None:
+        self._failed = True
+        if self._js.readyState == _JS_CONNECTING:
+            # Node 20 (undici): a failed connection attempt never fires close.
+            self._finish(1006, "", False)
+
+    def _on_close(self, event: Any) -> None:
+        self._finish(int(event.code), str(event.reason), bool(event.wasClean))
+
+    def _finish(self, code: int, reason: str, was_clean: bool) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        js = self._js
+        js.onopen = js.onmessage = js.onerror = js.onclose = None
+        try:
+            self._owner._closed(code, reason, was_clean, self._failed)
+        finally:
+            # Destroy the handler proxies on a later turn: one of them is running now.
+            asyncio.get_event_loop().call_soon(self._destroy_proxies)
+
+    def _destroy_proxies(self) -> None:
+        for proxy in self._proxies:
+            proxy.destroy()
+        self._proxies = ()

@@ -1,0 +1,56 @@
+"""Capability probes for the JavaScript host Pyodide runs in.
+
+Each probe answers from what the host exposes, never from a user agent string.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import js  # type: ignore[import-not-found]
+
+__all__ = ["host_kind", "websocket_class", "base_url", "can_block"]
+
+
+def _defined(name: str) -> bool:
+    return bool(js.eval(f"typeof globalThis.{name} !== 'undefined'"))
+
+
+def host_kind() -> str:
+    """"node", "worker" (a Web Worker) or "browser" (a page's main thread)."""
+    if js.eval("typeof process !== 'undefined' && !!(process.versions && process.versions.node)"):
+        return "node"
+    if _defined("WorkerGlobalScope") and js.eval("globalThis instanceof WorkerGlobalScope"):
+        return "worker"
+    return "browser"
+
+
+def websocket_class() -> Any:
+    """The host's WebSocket constructor, or a RuntimeError that says what to do."""
+    ws_class = getattr(js.globalThis, "WebSocket", None)
+    if ws_class is None or not _defined("WebSocket"):
+        if host_kind() == "node":
+            raise RuntimeError(
+                "pyws needs the global WebSocket of Node.js, which Node 20 only exposes "
+                "with a flag: run node with --experimental-websocket (Node >= 22 has it "
+                "by default)."
+            )
+        raise RuntimeError("pyws: this JavaScript host has no WebSocket class.")
+    return ws_class
+
+
+def base_url() -> str | None:
+    """The URL relative WebSocket URLs resolve against: the page's or the worker's
+    location (None under Node, where relative URLs are errors)."""
+    if host_kind() == "node" or not _defined("location"):
+        return None
+    return str(js.globalThis.location.href)
+
+
+def can_block() -> bool:
+    """Whether Python may block on a JavaScript promise here (JSPI)."""
+    try:
+        from pyodide.ffi import can_run_sync  # type: ignore[import-not-found]
+    except ImportError:
+        return False
+    return bool(can_run_sync())

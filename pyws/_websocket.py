@@ -1,0 +1,212 @@
+"""The WebSocket interface (WHATWG WebSockets Standard section 3), runtime-independent.
+
+This facade owns all the behaviour the standard specifies: argument checks, the
+``readyState`` machine, ``bufferedAmount`` accounting for discarded data, which events
+fire, in which order, with what content. The backend (:mod:`pyws._backend`) only moves
+bytes and reports what happened on the wire.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import Any
+
+from ._backend import BACKEND, Connection, Options
+from ._blob import Blob
+from ._errors import InvalidStateError
+from ._events import (
+    EventTarget,
+    TrustedCloseEvent,
+    TrustedEvent,
+    TrustedMessageEvent,
+    handler_property,
+)
+from ._spec import check_close_args, parse_protocols, parse_url, to_usv
+
+__all__ = ["WebSocket", "ReadyState"]
+
+
+class ReadyState(enum.IntEnum):
+    """The values of ``readyState``."""
+
+    CONNECTING = 0
+    OPEN = 1
+    CLOSING = 2
+    CLOSED = 3
+
+
+CONNECTING, OPEN, CLOSING, CLOSED = ReadyState
+_BINARY_TYPES = ("blob", "arraybuffer")
+
+
+class WebSocket(EventTarget):
+    """A WebSocket connection with the browser's API.
+
+    ``WebSocket(url, protocols=None, **options)`` starts connecting at once; events
+    (``open``, ``message``, ``error``, ``close``) are dispatched later, on the event
+    loop, to the ``on<event>`` attributes and to listeners added with
+    :meth:`addEventListener`. Keyword options go beyond the browser (see
+    :class:`pyws.Options`); a runtime that cannot honour one raises ``TypeError``.
+
+    Raises :class:`~pyws.DOMSyntaxError` for an invalid URL or protocol list.
+    """
+
+    CONNECTING = ReadyState.CONNECTING
+    OPEN = ReadyState.OPEN
+    CLOSING = ReadyState.CLOSING
+    CLOSED = ReadyState.CLOSED
+
+    onopen = handler_property("open")
+    onmessage = handler_property("message")
+    onerror = handler_property("error")
+    onclose = handler_property("close")
+
+    _conn: Connection
+
+    def __init__(self, url: str, protocols: str | Iterable[str] | None = None, **options: Any) -> None:
+        super().__init__()
+        parsed = parse_url(url, BACKEND.base_url())
+        protocol_list = parse_protocols(protocols)
+        opts = Options.from_kwargs(options)
+        BACKEND.check_options(opts)
+        self._url = parsed.href
+        self._origin = parsed.origin
+        self._state = ReadyState.CONNECTING
+        self._binary_type = "blob"
+        self._protocol = ""
+        self._extensions = ""
+        self._discarded = 0
+        self._conn = BACKEND.connect(self, parsed, protocol_list, opts)
+
+    # -- attributes ---------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The URL, parsed, rewritten (http -> ws, https -> wss) and serialized."""
+        return self._url
+
+    @property
+    def readyState(self) -> ReadyState:
+        """CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3)."""
+        return self._state
+
+    @property
+    def bufferedAmount(self) -> int:
+        """Bytes of application data sent with :meth:`send` and not yet handed to the
+        network, plus everything sent after the socket started closing (the standard
+        counts discarded data too)."""
+        return self._conn.buffered_amount + self._discarded
+
+    @property
+    def binaryType(self) -> str:
+        """"blob" (default: binary messages are :class:`~pyws.Blob`, a ``bytes``
+        subclass) or "arraybuffer" (plain ``bytes``). Other values are ignored, as in
+        the browser. Read when each message is dispatched."""
+        return self._binary_type
+
+    @binaryType.setter
+    def binaryType(self, value: str) -> None:
+        if value in _BINARY_TYPES:
+            self._binary_type = value
+
+    @property
+    def protocol(self) -> str:
+        """The subprotocol the server selected ("" before open or if none)."""
+        return self._protocol
+
+    @property
+    def extensions(self) -> str:
+        """The extensions the server accepted ("" before open or if none)."""
+        return self._extensions
+
+    # -- methods ------------------------------------------------------------------
+
+    def send(self, data: str | bytes | bytearray | memoryview) -> None:
+        """Send a text (``str``) or binary (bytes-like) message.
+
+        Raises :class:`~pyws.InvalidStateError` while CONNECTING. After the socket
+        started closing the data is discarded silently (``bufferedAmount`` still grows,
+        as the standard says).
+        """
+        is_text = isinstance(data, str)
+        if not is_text and not isinstance(data, bytes):
+            try:
+                # Copy: the browser sends the buffer's contents as they are now.
+                data = bytes(memoryview(data))  # type: ignore[arg-type]
+            except TypeError:
+                raise TypeError(
+                    f"send() takes str or a bytes-like object, not {type(data).__name__}"
+                ) from None
+        state = self._state
+        if state is OPEN:
+            if is_text:
+                self._conn.send_text(data)  # type: ignore[arg-type]
+            else:
+                self._conn.send_binary(data)  # type: ignore[arg-type]
+            return
+        if state is CONNECTING:
+            raise InvalidStateError("Still in CONNECTING state.")
+        self._discarded += len(_usv_bytes(data)) if is_text else len(data)  # type: ignore[arg-type]
+
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        """Close the connection: ``code`` is 1000 or 3000-4999, ``reason`` at most 123
+        UTF-8 bytes. While CONNECTING this fails the connection (error and close 1006
+        follow). Does nothing once CLOSING or CLOSED.
+
+        Raises :class:`~pyws.InvalidAccessError` for a bad code (checked first) and
+        :class:`~pyws.DOMSyntaxError` for a too-long reason.
+        """
+        code, reason_text = check_close_args(code, reason)
+        if self._state is CLOSING or self._state is CLOSED:
+            return
+        self._state = ReadyState.CLOSING
+        self._conn.close(code, reason_text)
+
+    def __repr__(self) -> str:
+        return f"<pyws.WebSocket url={self._url!r} readyState={self._state.name}>"
+
+    # -- upcalls from the backend (see pyws._backend.Owner) -----------------------
+
+    def _opened(self, protocol: str, extensions: str) -> None:
+        if self._state is not CONNECTING:  # close() won the race: no open event
+            return
+        self._state = ReadyState.OPEN
+        self._protocol = protocol
+        self._extensions = extensions
+        self._dispatch(TrustedEvent("open"))
+
+    def _received(self, data: str | bytes) -> None:
+        if self._state is not OPEN:  # messages after close() are dropped
+            return
+        if type(data) is not str and self._binary_type == "blob":
+            data = Blob(data)
+        self._dispatch(TrustedMessageEvent("message", data=data, origin=self._origin))
+
+    def _going_away(self) -> None:
+        if self._state is OPEN:
+            self._state = ReadyState.CLOSING
+            self._conn.close(1001, "")
+        elif self._state is CONNECTING:
+            self._state = ReadyState.CLOSING
+            self._conn.close(None, "")
+
+    def _closing(self) -> None:
+        if self._state is OPEN:
+            self._state = ReadyState.CLOSING
+
+    def _closed(self, code: int, reason: str, was_clean: bool, failed: bool) -> None:
+        if self._state is CLOSED:
+            return
+        self._state = ReadyState.CLOSED
+        if failed:
+            self._dispatch(TrustedEvent("error"))
+        self._dispatch(TrustedCloseEvent("close", code=code, reason=reason, wasClean=was_clean))
+
+
+def _usv_bytes(text: str) -> bytes:
+    """UTF-8 of ``text`` as a USVString (lone surrogates become U+FFFD)."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return to_usv(text).encode("utf-8")

@@ -1,0 +1,140 @@
+"""Real WebSocket servers on 127.0.0.1 for the behaviour suite (websockets' asyncio server).
+
+One server, behaviours chosen by the request path, so a scenario needs nothing but a
+base URL and runs the same from CPython, Node and Chromium:
+
+``/echo``                 echo every message (text stays text, binary stays binary)
+``/close?code=C&reason=R`` after the opening handshake, close with C and R
+``/close-empty``           close with an empty close frame (the client sees 1005)
+``/drop``                  drop TCP right after the handshake, without a close frame
+``/record?id=ID``          echo, and record the client's close code and reason under ID
+``/report?id=ID``          send the record of ID as JSON text (waits up to 5 s for it)
+``/messages?n=N``          send N text messages "0".."N-1", then close with 1000
+
+Subprotocols: the server selects the first protocol the client offers that is listed in
+``?accept=a,b`` (default: the first offered); ``?accept=`` (empty) selects none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+__all__ = ["BehaviourServer", "running_server", "unused_port"]
+
+
+def unused_port() -> int:
+    """A loopback port nothing listens on (connecting to it is refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class BehaviourServer:
+    def __init__(self) -> None:
+        self.records: dict[str, dict[str, object]] = {}
+        self._record_events: dict[str, asyncio.Event] = {}
+        self.port = 0
+
+    def _event(self, key: str) -> asyncio.Event:
+        return self._record_events.setdefault(key, asyncio.Event())
+
+    @staticmethod
+    def _query(connection: ServerConnection) -> dict[str, str]:
+        assert connection.request is not None
+        parsed = urllib.parse.urlsplit(connection.request.path)
+        return dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
+
+    @staticmethod
+    def _path(connection: ServerConnection) -> str:
+        assert connection.request is not None
+        return urllib.parse.urlsplit(connection.request.path).path
+
+    def select_subprotocol(self, connection: ServerConnection, offered: list[str]) -> str | None:
+        query = self._query(connection)
+        if "accept" in query:
+            accepted = [p for p in query["accept"].split(",") if p]
+            return next((p for p in offered if p in accepted), None)
+        return offered[0] if offered else None
+
+    async def handler(self, connection: ServerConnection) -> None:
+        path, query = self._path(connection), self._query(connection)
+        try:
+            if path == "/echo":
+                async for message in connection:
+                    await connection.send(message)
+            elif path == "/close":
+                await connection.close(int(query.get("code", 1000)), query.get("reason", ""))
+            elif path == "/close-empty":
+                async with connection.send_context():  # a close frame without a body
+                    connection.protocol.send_close()
+            elif path == "/drop":
+                assert connection.transport is not None
+                connection.transport.abort()
+            elif path == "/record":
+                key = query["id"]
+                try:
+                    async for message in connection:
+                        await connection.send(message)
+                finally:
+                    rcvd = connection.protocol.close_rcvd
+                    self.records[key] = {
+                        "code": None if rcvd is None else int(rcvd.code),
+                        "reason": None if rcvd is None else rcvd.reason,
+                        "user_agent": connection.request.headers.get("User-Agent") if connection.request else None,
+                    }
+                    self._event(key).set()
+            elif path == "/report":
+                key = query["id"]
+                await asyncio.wait_for(self._event(key).wait(), 5)
+                await connection.send(json.dumps(self.records[key]))
+                await connection.close()
+            elif path == "/messages":
+                for i in range(int(query.get("n", "3"))):
+                    await connection.send(str(i))
+                await connection.close()
+            else:
+                await connection.close(4404, f"no such path {path}")
+        except ConnectionClosed:
+            pass
+
+
+@contextmanager
+def running_server() -> Iterator[BehaviourServer]:
+    """Run a :class:`BehaviourServer` in a thread of its own; yields it with ``port``."""
+    server = BehaviourServer()
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    stop: asyncio.Future[None] | None = None
+
+    async def main() -> None:
+        nonlocal stop
+        stop = loop.create_future()
+        # Accepts permessage-deflate, as most servers do, so its negotiation is tested.
+        async with serve(server.handler, "127.0.0.1", 0, compression="deflate",
+                         select_subprotocol=server.select_subprotocol,
+                         max_size=None) as ws_server:
+            server.port = list(ws_server.sockets)[0].getsockname()[1]
+            started.set()
+            await stop
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True,
+                              name="behaviour-server")
+    thread.start()
+    if not started.wait(10):
+        raise RuntimeError("the behaviour server did not start")
+    try:
+        yield server
+    finally:
+        assert stop is not None
+        loop.call_soon_threadsafe(stop.set_result, None)
+        thread.join(10)
+        loop.close()
