@@ -10,6 +10,9 @@ base URL and runs the same from CPython, Node and Chromium:
 ``/record?id=ID``          echo, and record the client's close code and reason under ID
 ``/report?id=ID``          send the record of ID as JSON text (waits up to 5 s for it)
 ``/messages?n=N``          send N text messages "0".."N-1", then close with 1000
+``/stall?id=ID``           stop reading from the client until ``/resume?id=ID`` connects,
+                           then echo
+``/resume?id=ID``          resume reading on the stalled connection ID, then close
 
 Subprotocols: the server selects the first protocol the client offers that is listed in
 ``?accept=a,b`` (default: the first offered); ``?accept=`` (empty) selects none.
@@ -41,6 +44,7 @@ def unused_port() -> int:
 class BehaviourServer:
     def __init__(self) -> None:
         self.records: dict[str, dict[str, object]] = {}
+        self.stalled: dict[str, asyncio.Transport] = {}
         self._record_events: dict[str, asyncio.Event] = {}
         self.port = 0
 
@@ -97,6 +101,15 @@ class BehaviourServer:
                 await asyncio.wait_for(self._event(key).wait(), 5)
                 await connection.send(json.dumps(self.records[key]))
                 await connection.close()
+            elif path == "/stall":
+                assert connection.transport is not None
+                connection.transport.pause_reading()
+                self.stalled[query["id"]] = connection.transport
+                async for message in connection:
+                    await connection.send(message)
+            elif path == "/resume":
+                self.stalled.pop(query["id"]).resume_reading()
+                await connection.close()
             elif path == "/messages":
                 for i in range(int(query.get("n", "3"))):
                     await connection.send(str(i))
@@ -125,6 +138,8 @@ def running_server() -> Iterator[BehaviourServer]:
             server.port = list(ws_server.sockets)[0].getsockname()[1]
             started.set()
             await stop
+            for transport in server.stalled.values():  # nobody will resume them now
+                transport.abort()
 
     thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True,
                               name="behaviour-server")

@@ -115,8 +115,6 @@ class ClientConnection(asyncio.Protocol):
         self._fragments: list[bytes] = []
         self._fragment_text = False
         self._decoder: codecs.IncrementalDecoder | None = None
-        if hosted:
-            _host.track(self)
         self._call(self._start)
 
     # -- the facade's side (may be called from any thread) -----------------------
@@ -231,6 +229,7 @@ class ClientConnection(asyncio.Protocol):
     def _start(self) -> None:
         if self._finished:
             return
+        _host.track(self._loop, self)
         self._connect_task = self._loop.create_task(self._connect())
 
     async def _connect(self) -> None:
@@ -410,12 +409,14 @@ class ClientConnection(asyncio.Protocol):
         proto = self._proto
         proto.receive_eof()
         received = proto.close_rcvd
-        if self._failed or received is None:
-            if not self._failed:
-                logger.warning("WebSocket connection to '%s' failed: the connection was closed "
-                               "without a closing handshake%s", self._url.href,
-                               f" ({exc})" if exc else "")
+        if self._failed:
             self._finish(1006, "", False, True)
+        elif received is None:
+            # A drop after open (or a closing handshake that timed out) is not a failure
+            # of the connection: Chromium reports close 1006 without an error event.
+            logger.info("WebSocket connection to '%s' closed abnormally: no close frame "
+                        "was received%s", self._url.href, f" ({exc})" if exc else "")
+            self._finish(1006, "", False, False)
         else:
             self._finish(received.code, received.reason, proto.close_sent is not None, False)
 
@@ -457,8 +458,7 @@ class ClientConnection(asyncio.Protocol):
     def _timed_out(self, failure: str | None) -> None:
         self._timer = None
         if failure is not None and self._proto.close_rcvd is None:
-            self._failed = True
-            logger.warning("WebSocket connection to '%s' failed: %s", self._url.href, failure)
+            logger.warning("WebSocket connection to '%s': %s", self._url.href, failure)
         if self._transport is not None:
             self._transport.abort()
 
@@ -482,5 +482,4 @@ class ClientConnection(asyncio.Protocol):
         try:
             self._owner._closed(code, reason, was_clean, failed)
         finally:
-            if self._hosted:
-                _host.untrack(self)
+            _host.untrack(self._loop, self)

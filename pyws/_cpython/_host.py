@@ -14,6 +14,10 @@ The browser's model: nothing happens until your code yields to the event loop.
   the main script died with an exception, the sockets are closed with 1001 instead of
   being run.
 
+On any other loop, pyws closes the sockets still open when the loop shuts down
+(``asyncio.run`` ending, via ``loop.shutdown_asyncgens()``) with 1001 and waits a moment
+for them, so no transport or socket is leaked.
+
 The host runs from ``threading``'s exit hooks, which run on the main thread before
 non-daemon threads are joined and before ``concurrent.futures`` stops accepting work
 (the loop needs its executor for DNS).
@@ -28,6 +32,7 @@ import logging
 import os
 import sys
 import threading
+import weakref
 from typing import Any, Protocol
 
 __all__ = ["loop_for_new_socket", "Hosted"]
@@ -39,25 +44,50 @@ GOING_AWAY_TIMEOUT = 3.0
 
 
 class Hosted(Protocol):
-    """A connection the script host waits for."""
+    """A connection the loop's owner waits for."""
 
     def going_away(self) -> None:
         """Close with 1001 (or fail, if still connecting)."""
 
 
+class _Sockets:
+    """The open sockets of one event loop, and a way to wait until there are none."""
+
+    def __init__(self) -> None:
+        self.open: set[Hosted] = set()
+        self._waiters: list[asyncio.Future[None]] = []
+        self.guard: Any = None  # keeps the loop's shutdown sentinel alive
+
+    def changed(self) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters.clear()
+
+    async def wait_changed(self, timeout: float | None) -> bool:
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(waiter, timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
-_hosted: set[Hosted] = set()
-_changed: asyncio.Event | None = None
+_sockets: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Sockets] = weakref.WeakKeyDictionary()
 _hook_registered = False
 
 
 def loop_for_new_socket() -> tuple[asyncio.AbstractEventLoop, bool]:
     """The loop a socket created now lives on, and whether it is the script host's."""
     try:
-        return asyncio.get_running_loop(), False
+        loop = asyncio.get_running_loop()
     except RuntimeError:
         return _host_loop(), True
+    # A handler running on the script host opens another socket: the host waits for it.
+    return loop, loop is _loop
 
 
 def _host_loop() -> asyncio.AbstractEventLoop:
@@ -79,49 +109,81 @@ def _register_exit_hook(hook: Any) -> None:
         atexit.register(hook)
 
 
-def track(conn: Hosted) -> None:
-    """Keep the process alive for ``conn`` (call on the host loop's side)."""
-    _hosted.add(conn)
+def track(loop: asyncio.AbstractEventLoop, conn: Hosted) -> None:
+    """``conn`` is open on ``loop`` (call from the loop's thread)."""
+    sockets = _sockets.get(loop)
+    if sockets is None:
+        sockets = _sockets[loop] = _Sockets()
+        if loop is not _loop:
+            sockets.guard = _guard_loop_shutdown(sockets)
+    sockets.open.add(conn)
 
 
-def untrack(conn: Hosted) -> None:
+def untrack(loop: asyncio.AbstractEventLoop, conn: Hosted) -> None:
     """``conn`` is CLOSED and its close event dispatched."""
-    _hosted.discard(conn)
-    if _changed is not None:
-        _changed.set()
+    sockets = _sockets.get(loop)
+    if sockets is not None:
+        sockets.open.discard(conn)
+        sockets.changed()
 
 
-def hosted_count() -> int:
-    return len(_hosted)
+def open_count(loop: asyncio.AbstractEventLoop) -> int:
+    sockets = _sockets.get(loop)
+    return 0 if sockets is None else len(sockets.open)
 
 
-async def _until_idle() -> None:
-    """Run until no hosted socket is open and no other task is pending."""
-    global _changed
-    _changed = asyncio.Event()
+def _guard_loop_shutdown(sockets: _Sockets) -> Any:
+    """An async generator the running loop finalizes in ``shutdown_asyncgens()``
+    (``asyncio.run`` does): its ``finally`` closes the sockets still open."""
+
+    async def sentinel() -> Any:
+        try:
+            yield
+        finally:
+            await _close_all(sockets, GOING_AWAY_TIMEOUT)
+
+    guard = sentinel()
+    try:  # the first iteration registers it with the running loop's asyncgen hooks
+        guard.asend(None).send(None)
+    except StopIteration:
+        pass
+    return guard
+
+
+async def _close_all(sockets: _Sockets, timeout: float) -> None:
+    for conn in list(sockets.open):
+        conn.going_away()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while sockets.open:
+        if not await sockets.wait_changed(deadline - loop.time()):
+            logger.warning("pyws: %d socket(s) did not close in time", len(sockets.open))
+            return
+    await asyncio.sleep(0)  # let the last close event's callbacks run
+
+
+async def _until_idle(sockets: _Sockets, timeout: float | None = None) -> bool:
+    """Run until no hosted socket is open and no other task is pending (False if
+    ``timeout`` seconds passed first)."""
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout is None else loop.time() + timeout
     me = asyncio.current_task()
     while True:
+        remaining = None if deadline is None else deadline - loop.time()
+        if remaining is not None and remaining <= 0:
+            return False
         others = [task for task in asyncio.all_tasks() if task is not me]
         if others:
-            await asyncio.wait(others, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(others, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
             continue
-        if _hosted:
-            _changed.clear()
-            await _changed.wait()
+        if sockets.open:
+            if not await sockets.wait_changed(remaining):
+                return False
             continue
         # Let callbacks scheduled by the last close (call_soon) run, then check again.
         await asyncio.sleep(0)
-        if not _hosted and not [t for t in asyncio.all_tasks() if t is not me]:
-            return
-
-
-async def _going_away() -> None:
-    for conn in list(_hosted):
-        conn.going_away()
-    try:
-        await asyncio.wait_for(_until_idle(), GOING_AWAY_TIMEOUT)
-    except asyncio.TimeoutError:
-        logger.warning("pyws: %d socket(s) did not close in time", len(_hosted))
+        if not sockets.open and not [t for t in asyncio.all_tasks() if t is not me]:
+            return True
 
 
 def _main_script_failed() -> bool:
@@ -133,18 +195,18 @@ def _run_host() -> None:
     if loop is None or loop.is_closed() or loop.is_running():
         return
     exit_status: int | None = None
+    sockets = _sockets.setdefault(loop, _Sockets())
     try:
         if _main_script_failed():
-            loop.run_until_complete(_going_away())
+            loop.run_until_complete(_close_all(sockets, GOING_AWAY_TIMEOUT))
         else:
+            running = loop.create_task(_until_idle(sockets))
             try:
-                loop.run_until_complete(_until_idle())
-            except KeyboardInterrupt:
-                exit_status = 130
-                loop.run_until_complete(_going_away())
-            except SystemExit as exc:
-                exit_status = _exit_status(exc)
-                loop.run_until_complete(_going_away())
+                loop.run_until_complete(running)
+            except (KeyboardInterrupt, SystemExit) as exc:
+                running.cancel()
+                exit_status = 130 if isinstance(exc, KeyboardInterrupt) else _exit_status(exc)
+                loop.run_until_complete(_close_all(sockets, GOING_AWAY_TIMEOUT))
     except BaseException:  # a second Ctrl-C while going away: stop now
         logger.debug("pyws: exit host interrupted", exc_info=True)
         exit_status = 130 if exit_status is None else exit_status

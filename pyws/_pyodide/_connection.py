@@ -47,6 +47,7 @@ class JSConnection:
         self._owner = owner
         self._failed = False
         self._finished = False
+        self._in_call = False
         try:
             self._js = ws_class.new(url.href, to_js(list(protocols)))
         except JsException as exc:
@@ -80,6 +81,9 @@ class JSConnection:
             raise _translate(exc) from None
 
     def close(self, code: int | None, reason: str) -> None:
+        # Node's undici fires error synchronously inside close() while CONNECTING:
+        # events that fire during this call are handled on a later turn.
+        self._in_call = True
         try:
             if code is None:
                 self._js.close()
@@ -89,6 +93,8 @@ class JSConnection:
                 self._js.close(code, reason)
         except JsException as exc:
             raise _translate(exc) from None
+        finally:
+            self._in_call = False
 
     # -- JavaScript event handlers (each runs as a task of its own) ---------------
 
@@ -115,6 +121,12 @@ class JSConnection:
         if self._finished:
             return
         self._finished = True
+        if self._in_call:  # never dispatch from inside close()
+            asyncio.get_event_loop().call_soon(self._report, code, reason, was_clean)
+        else:
+            self._report(code, reason, was_clean)
+
+    def _report(self, code: int, reason: str, was_clean: bool) -> None:
         js = self._js
         js.onopen = js.onmessage = js.onerror = js.onclose = None
         try:

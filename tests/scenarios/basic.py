@@ -121,12 +121,12 @@ async def server_empty_close_frame_is_1005(server: str, refused: str) -> None:
     assert events[-1]["code"] == 1005 and events[-1]["wasClean"] is True, events
 
 
-async def server_drop_is_error_then_1006(server: str, refused: str) -> None:
+async def server_drop_is_1006(server: str, refused: str) -> None:
+    # Chromium (and Node) report a TCP drop after open as close 1006, without error.
     ws = WebSocket(server + "/drop")
     trace = Trace(ws)
     events = await trace.closed()
-    assert trace.types() == ["open", "error", "close"], events
-    assert events[1]["readyState"] == CLOSED
+    assert trace.types() == ["open", "close"], events
     assert events[-1] == {"type": "close", "readyState": CLOSED, "code": 1006, "reason": "",
                           "wasClean": False}, events
 
@@ -158,7 +158,7 @@ async def client_close_reaches_server(server: str, refused: str) -> None:
     await report_trace.wait_for("message")
     import json
 
-    record = json.loads(report_trace.events[-1]["data"])
+    record = json.loads(next(e["data"] for e in report_trace.events if e["type"] == "message"))
     assert record["code"] == 4321 and record["reason"] == "fin ✓", record
     await report_trace.closed()
 
