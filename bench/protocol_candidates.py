@@ -10,6 +10,10 @@ own subprocess on 127.0.0.1. Workloads are those of shared/BASELINES.md with sma
   W3  1 MiB binary echo, 8 in flight                   -> MB/s (10^6 bytes, one direction)
   W4  sequential connect + opening handshake + close   -> connections/s
 
+The ``pyws`` row is not a minimal client but pyws's own ``WebSocket`` from this checkout
+(``compression=None``, ``binaryType = "arraybuffer"``), driven through its browser API
+(onopen/onmessage/onclose handlers only; see PywsWorkloads).
+
 No permessage-deflate on either side. Every candidate runs in a fresh subprocess, the
 repetitions are interleaved (A B C ... A B C ...), and the ratio column is the median of the
 per-repetition ratios to websockets' asyncio client on the default loop in the same repetition.
@@ -52,6 +56,7 @@ CANDIDATES = {
     "picows-looptr": "picows 2.3.1, use_aiofastnet=False (the loop's own transport)",
     "ws-sansio-afn": "websockets sans-I/O + asyncio.Protocol on aiofastnet transport",
     "ws-sansio-coal": "websockets sans-I/O, writes coalesced per dispatch / loop tick (design probe)",
+    "pyws": "pyws.WebSocket itself (browser API, compression=None, binaryType arraybuffer)",
     "raw-floor": "ceiling, not a candidate: hand-rolled framing, zero mask key, no checks, coalesced writes",
 }
 BASELINE = ("ws-asyncio", "default")
@@ -616,6 +621,166 @@ class CallbackWorkloads:
         return time.perf_counter() - t
 
 
+class PywsWorkloads:
+    """pyws's own ``WebSocket`` (this repository), written as a user of the browser API
+    would: handlers only, no await per message. Timing starts in ``onopen`` (as the
+    callback clients start after ``opened``) and stops at the last message; W4 times
+    WebSocket() -> onopen: close() -> onclose: next WebSocket()."""
+
+    def __init__(self, url):
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        if root not in sys.path:
+            sys.path.insert(0, root)  # import pyws from this checkout
+        from pyws import WebSocket
+        self.WebSocket = WebSocket
+        self.url = url
+
+    def _new(self, fut):
+        """A WebSocket whose error/unclean close fails ``fut`` (unless it is done)."""
+        ws = self.WebSocket(self.url, compression=None)
+        ws.binaryType = "arraybuffer"
+
+        def onclose(ev):
+            if not fut.done():
+                fut.set_exception(ConnectionError(f"closed early: {ev.code} {ev.reason!r}"))
+
+        ws.onclose = onclose
+        return ws
+
+    async def _close(self, ws):
+        closed = asyncio.get_running_loop().create_future()
+        ws.onclose = lambda ev: closed.done() or closed.set_result(ev.wasClean)
+        ws.close(1000)  # see w4
+        await asyncio.wait_for(closed, 10)
+
+    async def w1(self, n):
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        pc = time.perf_counter_ns
+        lat = [0] * n
+        st = {"i": 0, "t0": 0, "t": 0.0, "dt": 0.0}
+        msg = TEXT_MSG
+        ws = self._new(fut)
+
+        def onopen(ev):
+            st["t"] = time.perf_counter()
+            st["t0"] = pc()
+            ws.send(msg)
+
+        def onmessage(ev):
+            t1 = pc()
+            i = st["i"]
+            lat[i] = t1 - st["t0"]
+            i += 1
+            st["i"] = i
+            if ev.data != msg:
+                fut.done() or fut.set_exception(AssertionError("bad echo"))
+            elif i < n:
+                st["t0"] = pc()
+                ws.send(msg)
+            elif not fut.done():
+                st["dt"] = time.perf_counter() - st["t"]
+                fut.set_result(None)
+
+        ws.onopen = onopen
+        ws.onmessage = onmessage
+        await asyncio.wait_for(fut, OP_TIMEOUT)
+        await self._close(ws)
+        return st["dt"], lat
+
+    async def w2(self, n):
+        fut = asyncio.get_running_loop().create_future()
+        st = {"recv": 0, "t": 0.0, "dt": 0.0}
+        msg = TEXT_MSG
+        ws = self._new(fut)
+
+        def onopen(ev):
+            st["t"] = time.perf_counter()
+            send = ws.send
+            for _ in range(n):  # all N from the open handler, as ws-sansio does
+                send(msg)
+
+        def onmessage(ev):
+            st["recv"] += 1
+            if st["recv"] >= n and not fut.done():
+                st["dt"] = time.perf_counter() - st["t"]
+                fut.set_result(None)
+
+        ws.onopen = onopen
+        ws.onmessage = onmessage
+        await asyncio.wait_for(fut, OP_TIMEOUT)
+        await self._close(ws)
+        return st["dt"]
+
+    async def w3(self, n, payload):
+        fut = asyncio.get_running_loop().create_future()
+        st = {"sent": 0, "recv": 0, "t": 0.0, "dt": 0.0}
+        size = len(payload)
+        ws = self._new(fut)
+
+        def onopen(ev):
+            st["t"] = time.perf_counter()
+            for _ in range(min(W3_INFLIGHT, n)):
+                st["sent"] += 1
+                ws.send(payload)
+
+        def onmessage(ev):
+            st["recv"] += 1
+            if len(ev.data) != size:
+                fut.done() or fut.set_exception(AssertionError("bad echo size"))
+            elif st["sent"] < n:
+                st["sent"] += 1
+                ws.send(payload)
+            if st["recv"] >= n and not fut.done():
+                st["dt"] = time.perf_counter() - st["t"]
+                fut.set_result(None)
+
+        ws.onopen = onopen
+        ws.onmessage = onmessage
+        await asyncio.wait_for(fut, OP_TIMEOUT)
+        await self._close(ws)
+        return st["dt"]
+
+    async def w4(self, n):
+        fut = asyncio.get_running_loop().create_future()
+        st = {"done": 0}
+        WebSocket, url = self.WebSocket, self.url
+
+        def start():
+            ws = WebSocket(url, compression=None)
+            ws.binaryType = "arraybuffer"
+            # close(1000) like the other clients send: a bare close() sends an empty close
+            # frame, which the picows echo server answers with code 0 (invalid: pyws fails
+            # the connection with 1006).
+            ws.onopen = lambda ev: ws.close(1000)
+            ws.onclose = onclose
+
+        def onclose(ev):
+            if fut.done():
+                return
+            if not ev.wasClean:
+                fut.set_exception(ConnectionError(f"unclean close {ev.code}"))
+                return
+            st["done"] += 1
+            if st["done"] < n:
+                start()
+            else:
+                fut.set_result(None)
+
+        t = time.perf_counter()
+        start()
+        await asyncio.wait_for(fut, OP_TIMEOUT)
+        return time.perf_counter() - t
+
+
+def make_workloads(kind, url):
+    if kind == "ws-asyncio":
+        return WsAsyncioWorkloads(url)
+    if kind == "pyws":
+        return PywsWorkloads(url)
+    return CallbackWorkloads(kind, url)
+
+
 class WsAsyncioWorkloads:
     """Baseline: websockets' own asyncio client, await send / await recv."""
 
@@ -684,7 +849,7 @@ class WsAsyncioWorkloads:
 
 
 async def run_workloads(kind, url, counts):
-    wl = WsAsyncioWorkloads(url) if kind == "ws-asyncio" else CallbackWorkloads(kind, url)
+    wl = make_workloads(kind, url)
     payload = os.urandom(BIN_SIZE)
     # Warm-up (imports, code paths, allocator), not measured.
     await asyncio.wait_for(wl.w1(200), OP_TIMEOUT)
@@ -743,7 +908,7 @@ def run_profile(url, counts, kind="ws-sansio"):
     import pstats
 
     async def one(which):
-        wl = CallbackWorkloads(kind, url)
+        wl = make_workloads(kind, url)
         await wl.w1(200)
         await wl.w2(2000)
         prof = cProfile.Profile()

@@ -1,7 +1,7 @@
 """The behaviour suite: every scenario of tests/scenarios/basic.py in every runtime.
 
 A scenario is written once (plain async Python that asserts) and runs here on CPython
-(in-process, on ``asyncio.run``), and in Pyodide under Node 20, in Chromium's main
+(in-process, on ``asyncio.run`` and on uvloop), and in Pyodide under Node 20, in Chromium's main
 thread and in a Chromium Web Worker (tests/pyodide_harness.py), each time against the
 real behaviour server of tests/servers.py on 127.0.0.1.
 """
@@ -21,6 +21,13 @@ TIMEOUT = 30.0
 def test_cpython(scenario: str, behaviour_server, refused_url: str) -> None:
     base = f"ws://127.0.0.1:{behaviour_server.port}"
     asyncio.run(asyncio.wait_for(getattr(basic, scenario)(base, refused_url), TIMEOUT))
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_cpython_uvloop(scenario: str, behaviour_server, refused_url: str) -> None:
+    uvloop = pytest.importorskip("uvloop", reason="uvloop is not installed (not on Windows)")
+    base = f"ws://127.0.0.1:{behaviour_server.port}"
+    uvloop.run(asyncio.wait_for(getattr(basic, scenario)(base, refused_url), TIMEOUT))
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

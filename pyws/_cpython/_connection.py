@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import collections
+import ipaddress
 import logging
 import ssl
 import sys
@@ -61,6 +62,14 @@ def default_ssl_context() -> ssl.SSLContext:
     if _default_ssl is None:
         _default_ssl = ssl.create_default_context()
     return _default_ssl
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 class _Failure(Exception):
@@ -253,13 +262,17 @@ class ClientConnection(asyncio.Protocol):
 
     async def _open(self, ssl_context: ssl.SSLContext | None) -> None:
         url = self._url
+        extra: dict[str, Any] = {}
+        if not _is_ip_literal(url.connect_host) and isinstance(self._loop, asyncio.BaseEventLoop):
+            # A name may resolve to several addresses; uvloop has no such option.
+            extra["happy_eyeballs_delay"] = HAPPY_EYEBALLS_DELAY
         await self._loop.create_connection(
             lambda: self,
             url.connect_host,
             url.port,
             ssl=ssl_context,
             server_hostname=url.connect_host if ssl_context is not None else None,
-            happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY,
+            **extra,
         )
         await self._handshake
 
