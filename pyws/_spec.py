@@ -33,7 +33,11 @@ __all__ = [
 
 #: URL Standard, "special scheme": scheme -> default port. Every scheme a WebSocket
 #: URL can start as is special.
-SPECIAL_SCHEMES = {"ws": 80, "wss": 443, "http": 80, "https": 443, "ftp": 21, "file": None}
+SPECIAL_SCHEMES: dict[str, int | None] = {
+    "ws": 80, "wss": 443, "http": 80, "https": 443, "ftp": 21, "file": None,
+}
+#: Default ports of the WebSocket schemes.
+DEFAULT_PORTS = {"ws": 80, "wss": 443}
 #: WebSockets Standard, constructor step 4: rewritten schemes.
 SCHEME_REWRITE = {"http": "ws", "https": "wss"}
 
@@ -104,7 +108,7 @@ def parse_url(url: object, base: str | None = None) -> WebSocketURL:
             f"The URL contains a fragment identifier ('{fragment}'). "
             "Fragment identifiers are not allowed in WebSocket URLs."
         )
-    default_port = SPECIAL_SCHEMES[scheme]
+    default_port = DEFAULT_PORTS[scheme]
     if port == default_port:
         port = None
     userinfo = ""
@@ -124,7 +128,8 @@ def parse_url(url: object, base: str | None = None) -> WebSocketURL:
     )
 
 
-_Parts = tuple  # (scheme, username, password, host, port, path, query, fragment)
+#: A parsed URL: (scheme, username, password, host, port, path, query, fragment).
+_Parts = tuple[str, str, str, str, "int | None", str, "str | None", "str | None"]
 
 
 def _parse(url: str, base: str | None) -> _Parts | None:
@@ -189,10 +194,11 @@ def _parse_authority_and_rest(scheme: str, rest: str) -> _Parts | None:
         host_text, port_text = authority[: close + 1], authority[close + 1:]
         if port_text and not port_text.startswith(":"):
             return None
+        has_port = bool(port_text)
         port_text = port_text[1:]
-        has_port = bool(authority[close + 1:])
     else:
-        host_text, has_port, port_text = authority.partition(":")
+        host_text, colon, port_text = authority.partition(":")
+        has_port = bool(colon)
     port: int | None = None
     if has_port and port_text:
         if not port_text.isascii() or not port_text.isdigit():
@@ -253,7 +259,7 @@ def _normalize_path(path: str, base_segments: list[str]) -> str:
 def _percent_encode(text: str, encode_set: frozenset[str]) -> str:
     if text.isascii() and not any(ch in encode_set for ch in text):
         return text
-    out = []
+    out: list[str] = []
     for ch in text:
         if ch in encode_set or ord(ch) > 0x7E:
             out.extend(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))

@@ -179,7 +179,7 @@ class WebSocket(EventTarget):
     def _received(self, data: str | bytes) -> None:
         if self._state is not OPEN:  # messages after close() are dropped
             return
-        if type(data) is not str and self._binary_type == "blob":
+        if self._binary_type == "blob" and not isinstance(data, str):
             data = Blob(data)
         self._dispatch(TrustedMessageEvent("message", data=data, origin=self._origin))
 

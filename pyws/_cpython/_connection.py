@@ -20,7 +20,7 @@ import logging
 import ssl
 import sys
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from websockets.client import ClientProtocol
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
@@ -277,7 +277,7 @@ class ClientConnection(asyncio.Protocol):
         await self._handshake
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport  # type: ignore[assignment]
+        self._transport = transport = cast(asyncio.Transport, transport)
         if self._finished:  # close() while the TCP connection was being made
             transport.abort()
             return

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from pyodide.ffi import JsException, create_proxy, to_js  # type: ignore[import-not-found]
+from pyodide.ffi import JsException, create_proxy, to_js  # type: ignore[import-not-found,unused-ignore]
 
 from .._errors import from_dom_name
 from . import _probe
@@ -53,7 +53,7 @@ class JSConnection:
         except JsException as exc:
             raise _translate(exc) from None
         self._js.binaryType = "arraybuffer"
-        self._proxies = (
+        self._proxies: tuple[Any, ...] = (
             create_proxy(self._on_open),
             create_proxy(self._on_message),
             create_proxy(self._on_error),

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import js  # type: ignore[import-not-found]
+import js as _js_module  # type: ignore[import-not-found,unused-ignore]
+
+js: Any = _js_module  # the host's global scope (untyped)
 
 __all__ = ["host_kind", "websocket_class", "base_url", "can_block"]
 
@@ -50,7 +52,7 @@ def base_url() -> str | None:
 def can_block() -> bool:
     """Whether Python may block on a JavaScript promise here (JSPI)."""
     try:
-        from pyodide.ffi import can_run_sync  # type: ignore[import-not-found]
+        from pyodide.ffi import can_run_sync  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         return False
     return bool(can_run_sync())
