@@ -1,0 +1,20 @@
+"""Fixtures shared by the whole suite: the Pyodide runtimes (tests/pyodide_harness.py) and
+the real servers on 127.0.0.1 (tests/servers.py)."""
+
+import pytest
+from servers import running_server, unused_port
+
+pytest_plugins = ["pyodide_harness"]
+
+
+@pytest.fixture(scope="session")
+def behaviour_server():
+    """The behaviour server of tests/servers.py, for the whole session."""
+    with running_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def refused_url():
+    """A ws:// URL on 127.0.0.1 where nothing listens: connecting is refused."""
+    return f"ws://127.0.0.1:{unused_port()}/"
