@@ -12,6 +12,7 @@ The backend is chosen once, at import: pyws's own asyncio client on CPython, the
 host's JavaScript WebSocket under Pyodide (``sys.platform == "emscripten"``).
 """
 
+from ._async import WebSocketError, connect, connect_sync, run
 from ._backend import BACKEND as _BACKEND
 from ._backend import Options
 from ._blob import Blob
@@ -25,6 +26,10 @@ backend = _BACKEND.name
 
 __all__ = [
     "WebSocket",
+    "connect",
+    "connect_sync",
+    "WebSocketError",
+    "run",
     "ReadyState",
     "Event",
     "MessageEvent",

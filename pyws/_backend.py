@@ -19,7 +19,8 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Protocol, Union
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, Union
 
 if TYPE_CHECKING:
     import ssl as _ssl  # not at run time: Pyodide ships ssl as a separate package
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["Owner", "Connection", "Backend", "Options", "BACKEND"]
 
 BytesLike = Union[bytes, bytearray, memoryview]
+T = TypeVar("T")
 
 
 class Owner(Protocol):
@@ -85,6 +87,12 @@ class Backend(Protocol):
     def connect(self, owner: Owner, url: WebSocketURL, protocols: tuple[str, ...],
                 options: Options) -> Connection:
         """Start connecting; report through ``owner`` later, from other tasks."""
+
+    def run_blocking(self, ws: Any, make: Callable[[], Awaitable[T]], timeout: float | None,
+                     async_form: str) -> T:
+        """Block until ``make()``'s awaitable is done, on ``ws``'s loop (None: the loop a
+        new socket would live on); raise RuntimeError naming ``async_form`` where this
+        runtime cannot block."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -38,20 +38,25 @@ class DOMException(Exception):
     #: The legacy numeric code of the name (0 when it has none).
     code: int = 0
 
-    def __new__(cls, message: str = "", name: str | None = None) -> DOMException:
-        if cls is DOMException and name in _BY_NAME:
-            cls = _BY_NAME[name]
-        return super().__new__(cls)
+    def __new__(cls, *args: object, **kwargs: object) -> DOMException:
+        if cls is DOMException:
+            name = args[1] if len(args) > 1 else kwargs.get("name")
+            if isinstance(name, str) and name in _BY_NAME:
+                cls = _BY_NAME[name]
+        # Only the message reaches the built-in base (OSError would parse more arguments).
+        message = args[0] if args else kwargs.get("message", "")
+        return super().__new__(cls, message)
 
     def __init__(self, message: str = "", name: str | None = None) -> None:
         super().__init__(message)
+        self._message = str(message)
         if name is not None and name != type(self).name:
             self.name = name
 
     @property
     def message(self) -> str:
         """The human-readable message, as in JavaScript's ``error.message``."""
-        return str(self.args[0]) if self.args else ""
+        return self._message
 
     def __str__(self) -> str:
         return f"{self.name}: {self.message}" if self.message else self.name

@@ -12,6 +12,7 @@ import enum
 from collections.abc import Iterable
 from typing import Any
 
+from ._async import AsyncMixin
 from ._backend import BACKEND, Connection, Options
 from ._blob import Blob
 from ._errors import InvalidStateError
@@ -40,7 +41,7 @@ CONNECTING, OPEN, CLOSING, CLOSED = ReadyState
 _BINARY_TYPES = ("blob", "arraybuffer")
 
 
-class WebSocket(EventTarget):
+class WebSocket(EventTarget, AsyncMixin):
     """A WebSocket connection with the browser's API.
 
     ``WebSocket(url, protocols=None, **options)`` starts connecting at once; events
@@ -48,6 +49,9 @@ class WebSocket(EventTarget):
     loop, to the ``on<event>`` attributes and to listeners added with
     :meth:`addEventListener`. Keyword options go beyond the browser (see
     :class:`pyws.Options`); a runtime that cannot honour one raises ``TypeError``.
+
+    Beyond the browser: ``await recv()``, ``async for``, ``await wait_closed()``,
+    ``await drain()`` and their blocking forms (see :mod:`pyws._async`).
 
     Raises :class:`~pyws.DOMSyntaxError` for an invalid URL or protocol list.
     """
@@ -66,6 +70,7 @@ class WebSocket(EventTarget):
 
     def __init__(self, url: str, protocols: str | Iterable[str] | None = None, **options: Any) -> None:
         super().__init__()
+        self._init_async(queue=False)
         parsed = parse_url(url, BACKEND.base_url())
         protocol_list = parse_protocols(protocols)
         opts = Options.from_kwargs(options)
@@ -182,6 +187,8 @@ class WebSocket(EventTarget):
         if self._binary_type == "blob" and not isinstance(data, str):
             data = Blob(data)
         self._dispatch(TrustedMessageEvent("message", data=data, origin=self._origin))
+        if self._inbox is not None:
+            self._queue_message(data)
 
     def _going_away(self) -> None:
         if self._state is OPEN:
@@ -201,7 +208,9 @@ class WebSocket(EventTarget):
         self._state = ReadyState.CLOSED
         if failed:
             self._dispatch(TrustedEvent("error"))
-        self._dispatch(TrustedCloseEvent("close", code=code, reason=reason, wasClean=was_clean))
+        event = TrustedCloseEvent("close", code=code, reason=reason, wasClean=was_clean)
+        self._dispatch(event)
+        self._async_closed(event)
 
 
 def _usv_bytes(text: str) -> bytes:

@@ -208,3 +208,10 @@ def test_unknown_and_unsupported_options():
         pyws.WebSocket("ws://127.0.0.1:1/", bogus=True)
     with pytest.raises(ValueError):
         pyws.WebSocket("ws://127.0.0.1:1/", compression="zstd")
+
+
+def test_websocket_error():
+    exc = pyws.WebSocketError("could not connect", 1006, "", False)
+    assert isinstance(exc, ConnectionError) and isinstance(exc, pyws.DOMException)
+    assert (exc.name, exc.closeCode, exc.reason, exc.wasClean) == ("WebSocketError", 1006, "", False)
+    assert exc.message == "could not connect" and str(exc) == "WebSocketError: could not connect"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ssl
 from typing import TYPE_CHECKING
 
+from ._blocking import run_blocking
 from ._connection import ClientConnection
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ class _CPythonBackend:
     def connect(self, owner: Owner, url: WebSocketURL, protocols: tuple[str, ...],
                 options: Options) -> ClientConnection:
         return ClientConnection(owner, url, protocols, options)
+
+    run_blocking = staticmethod(run_blocking)
 
 
 backend = _CPythonBackend()

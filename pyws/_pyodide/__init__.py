@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import _probe
+from ._blocking import run_blocking
 from ._connection import JSConnection
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ class _PyodideBackend:
     def connect(self, owner: Owner, url: WebSocketURL, protocols: tuple[str, ...],
                 options: Options) -> JSConnection:
         return JSConnection(owner, url, protocols)
+
+    run_blocking = staticmethod(run_blocking)
 
 
 backend = _PyodideBackend()

@@ -1,0 +1,95 @@
+"""Blocking calls on CPython: which loop to drive or wait on, from which thread.
+
+- A plain script's main thread, no running loop: the socket lives on the script host's
+  loop (pyws._cpython._host), and a blocking call runs that loop until it has its
+  answer; other sockets' events run meanwhile, as they would if the script had ended.
+- Anywhere else (another thread, a Jupyter cell whose thread runs the kernel's loop):
+  ``connect_sync()`` puts the socket on pyws's background loop, a daemon thread, and
+  blocking calls wait for that loop's answer. Handlers of those sockets run on that
+  thread. At exit its open sockets are closed with 1001.
+- From inside the socket's own running loop (a handler, a coroutine) blocking would
+  stop the very loop that must deliver the answer: RuntimeError, naming the async form.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from . import _host
+
+__all__ = ["run_blocking"]
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_background: asyncio.AbstractEventLoop | None = None
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    global _background
+    with _lock:
+        if _background is None:
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="pyws-blocking-loop", daemon=True)
+            thread.start()
+            _host._register_exit_hook(lambda: _stop_background(loop))
+            _background = loop
+        return _background
+
+
+def _stop_background(loop: asyncio.AbstractEventLoop) -> None:
+    sockets = _host._sockets.get(loop)
+    if sockets is not None and sockets.open:
+        done = asyncio.run_coroutine_threadsafe(
+            _host._close_all(sockets, _host.GOING_AWAY_TIMEOUT), loop)
+        try:
+            done.result(_host.GOING_AWAY_TIMEOUT + 1)
+        except Exception:
+            pass
+    loop.call_soon_threadsafe(loop.stop)
+
+
+def _running_here(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+async def _bounded(make: Callable[[], Awaitable[T]], timeout: float | None) -> T:
+    try:
+        return await asyncio.wait_for(make(), timeout)
+    except asyncio.TimeoutError:
+        raise TimeoutError(f"no answer within {timeout} s") from None
+
+
+def run_blocking(ws: Any, make: Callable[[], Awaitable[T]], timeout: float | None,
+                 async_form: str) -> T:
+    if ws is None:  # connect_sync(): choose where the new socket lives
+        main_thread_script = (threading.current_thread() is threading.main_thread()
+                              and not _running_here_any())
+        loop = _host._host_loop() if main_thread_script else _background_loop()
+    else:
+        loop = ws._conn._loop
+    if _running_here(loop):
+        raise RuntimeError(
+            f"cannot block inside the event loop this WebSocket runs on: use {async_form}")
+    if loop.is_running():
+        return asyncio.run_coroutine_threadsafe(_bounded(make, timeout), loop).result()
+    if loop is _host._loop and threading.current_thread() is threading.main_thread() \
+            and not _running_here_any():
+        return loop.run_until_complete(_bounded(make, timeout))
+    raise RuntimeError(
+        "this WebSocket lives on the main thread's script host: block on it from the main "
+        f"thread, or open it with pyws.connect_sync() in this thread, or use {async_form}")
+
+
+def _running_here_any() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
