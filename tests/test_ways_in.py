@@ -57,6 +57,18 @@ def test_blocking_api_in_a_plain_script(behaviour_server) -> None:
     assert done.stdout.splitlines() == ["one two", "closed 1000 done True"]
 
 
+@pytest.mark.skipif(not (ROOT / "build" / "pyodide-dist" / "pyodide-lock.json").exists(),
+                    reason="needs build/pyodide-dist (./build.sh dist)")
+def test_blocking_api_in_node_with_jspi(behaviour_server) -> None:
+    # Node 20 blocks on promises only with --experimental-wasm-stack-switching (JSPI).
+    url = f"ws://127.0.0.1:{behaviour_server.port}/echo"
+    command = ["node", "--experimental-websocket", "--experimental-wasm-stack-switching",
+               str(ROOT / "js" / "run.mjs"), str(ROOT / "tests" / "scripts" / "blocking_script.py")]
+    done = subprocess.run(command, env=_env(ECHO_URL=url), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == ["one two", "closed 1000 done True"]
+
+
 @pytest.mark.skipif(pyws.backend != "cpython", reason="CPython threads")
 def test_blocking_api_from_a_thread(behaviour_server, refused_url: str) -> None:
     base = f"ws://127.0.0.1:{behaviour_server.port}"
