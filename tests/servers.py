@@ -10,6 +10,8 @@ base URL and runs the same from CPython, Node and Chromium:
 ``/record?id=ID``          echo, and record the client's close code and reason under ID
 ``/report?id=ID``          send the record of ID as JSON text (waits up to 5 s for it)
 ``/messages?n=N``          send N text messages "0".."N-1", then close with 1000
+``/headers``               send the request's headers as a JSON object (lower-case
+                           names), then close with 1000
 ``/stall?id=ID``           stop reading from the client until ``/resume?id=ID`` connects,
                            then echo
 ``/resume?id=ID``          resume reading on the stalled connection ID, then close
@@ -113,6 +115,11 @@ class BehaviourServer:
             elif path == "/messages":
                 for i in range(int(query.get("n", "3"))):
                     await connection.send(str(i))
+                await connection.close()
+            elif path == "/headers":
+                assert connection.request is not None
+                await connection.send(json.dumps(
+                    {name.lower(): value for name, value in connection.request.headers.raw_items()}))
                 await connection.close()
             else:
                 await connection.close(4404, f"no such path {path}")
