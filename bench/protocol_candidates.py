@@ -27,20 +27,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import os
-import select
 import statistics
 import subprocess
 import sys
 import time
 
-HOST = "127.0.0.1"
-TEXT_MSG = "x" * 32
-BIN_SIZE = 1 << 20
-W3_INFLIGHT = 8
-OP_TIMEOUT = 60.0          # seconds, per workload
+# Shared with bench/run.py: the echo server, the picows and raw-TCP clients, the baseline's
+# and the callback clients' workloads (bench/_common.py); pyws's workloads (bench/workloads.py).
+from _common import (BIN_SIZE, HOST, PIN_CPUS, ROOT, Base, CallbackWorkloads,
+                     WsAsyncioWorkloads, fmt_rate, make_picows, make_raw_tcp, pin,
+                     protocol_opener, run_loop, start_server, stop_server)
+from workloads import PywsWorkloads, run_workloads as _run_workloads
+
 CHILD_TIMEOUT = 150.0      # seconds, per client subprocess
 RUN_DEADLINE = 900.0       # seconds, whole run: later repetitions are skipped past this
 
@@ -61,62 +61,11 @@ CANDIDATES = {
 }
 BASELINE = ("ws-asyncio", "default")
 
-
-# --------------------------------------------------------------------------- echo server
-
-def _pin(cpu):
-    if cpu is not None and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {cpu})
-
-
-def run_server(cpu=None) -> None:
-    import logging
-
-    import uvloop
-    from picows import WSListener, WSMsgType, ws_create_server
-
-    class Echo(WSListener):
-        def on_ws_frame(self, transport, frame):
-            mt = frame.msg_type
-            if mt == WSMsgType.CLOSE:
-                transport.send_close(frame.get_close_code(), frame.get_close_message())
-                transport.disconnect()
-            elif mt == WSMsgType.PING:
-                transport.send_pong(frame.get_payload_as_bytes())
-            elif mt != WSMsgType.PONG:
-                transport.send(mt, frame.get_payload_as_memoryview(), frame.fin)
-
-    async def main():
-        server = await ws_create_server(lambda _req: Echo(), HOST, 0,
-                                        max_frame_size=16 * BIN_SIZE)
-        port = server.sockets[0].getsockname()[1]
-        print(f"PORT {port}", flush=True)
-        # Stop on our own after a bound time, or when the parent closes our stdin.
-        loop = asyncio.get_running_loop()
-        stop = loop.create_future()
-        loop.add_reader(sys.stdin.fileno(), lambda: stop.done() or stop.set_result(None))
-        try:
-            await asyncio.wait_for(stop, RUN_DEADLINE + 300)
-        except asyncio.TimeoutError:
-            pass
-        server.close()
-
-    # picows logs every write pause/resume at WARNING under W2/W3 load: keep stderr readable.
-    logging.getLogger("picows").setLevel(logging.ERROR)
-    _pin(cpu)
-    uvloop.run(main())
-
-
 # --------------------------------------------------------------------------- clients
 # Every callback client exposes: on_message (callable set by the workload), send_text(str),
-# send_bytes(bytes), opened (future), closed (future), close() -> coroutine.
+# send_bytes(bytes), opened (future), closed (future), close() -> coroutine (see _common.Base).
 
-class _Base:
-    on_message = None
-
-    async def close(self):
-        self._send_close()
-        await asyncio.wait_for(asyncio.shield(self.closed), 10)
+_Base = Base
 
 
 def _make_ws_sansio():
@@ -328,179 +277,16 @@ def _make_wsproto():
     return WsprotoClient
 
 
-def _make_raw_floor():
-    """Not a candidate: a ceiling. Hand-rolled minimal framing on asyncio.Protocol, zero mask
-    key (no masking work), no validation, writes coalesced like ws-sansio-coal. Shows what the
-    loop + transport + one Python callback per message cost with this server."""
-    HANDSHAKE = (b"GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-    ZERO_KEY = b"\0\0\0\0"
-
-    def header(op, n):
-        if n < 126:
-            return bytes((0x80 | op, 0x80 | n)) + ZERO_KEY
-        if n < 65536:
-            return bytes((0x80 | op, 0xFE)) + n.to_bytes(2, "big") + ZERO_KEY
-        return bytes((0x80 | op, 0xFF)) + n.to_bytes(8, "big") + ZERO_KEY
-
-    class RawFloor(_Base, asyncio.Protocol):
-        def __init__(self, url):
-            loop = asyncio.get_running_loop()
-            self.hostport = url.split("//", 1)[1].rstrip("/").encode()
-            self.opened = loop.create_future()
-            self.closed = loop.create_future()
-            self.buf = bytearray()
-            self.handshaken = False
-            self._out = []
-            self._in_dispatch = False
-            self._flush_pending = False
-
-        def connection_made(self, transport):
-            self.transport = transport
-            transport.write(HANDSHAKE % self.hostport)
-
-        def data_received(self, data):
-            buf = self.buf
-            buf += data
-            if not self.handshaken:
-                i = buf.find(b"\r\n\r\n")
-                if i < 0:
-                    return
-                if not buf.startswith(b"HTTP/1.1 101"):
-                    self.opened.set_exception(ConnectionError("handshake"))
-                    return
-                del buf[:i + 4]
-                self.handshaken = True
-                self.opened.set_result(None)
-            self._in_dispatch = True
-            pos, n = 0, len(buf)
-            try:
-                while n - pos >= 2:
-                    op, ln = buf[pos] & 0x0F, buf[pos + 1] & 0x7F
-                    hl = 2
-                    if ln == 126:
-                        if n - pos < 4:
-                            break
-                        ln, hl = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
-                    elif ln == 127:
-                        if n - pos < 10:
-                            break
-                        ln, hl = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
-                    if n - pos < hl + ln:
-                        break
-                    payload = bytes(buf[pos + hl:pos + hl + ln])
-                    pos += hl + ln
-                    if op == 1:
-                        self.on_message(payload.decode())
-                    elif op == 2:
-                        self.on_message(payload)
-            finally:
-                del buf[:pos]
-                self._in_dispatch = False
-            self._flush()
-
-        def _flush(self):
-            self._flush_pending = False
-            out = self._out
-            if out and not self.transport.is_closing():
-                self.transport.write(out[0] if len(out) == 1 else b"".join(out))
-            self._out = []
-
-        def _queue(self, frame):
-            self._out.append(frame)
-            if not self._in_dispatch and not self._flush_pending:
-                self._flush_pending = True
-                asyncio.get_running_loop().call_soon(self._flush)
-
-        def connection_lost(self, exc):
-            if not self.opened.done():
-                self.opened.set_exception(ConnectionError("lost before open"))
-            if not self.closed.done():
-                self.closed.set_result(None)
-
-        def send_text(self, s):
-            p = s.encode()
-            self._queue(header(1, len(p)) + p)
-
-        def send_bytes(self, b):
-            self._queue(header(2, len(b)))
-            self._queue(b)
-
-        def _send_close(self):
-            self._flush()
-            self.transport.write(b"\x88\x82" + ZERO_KEY + b"\x03\xe8")
-
-    return RawFloor
-
-
-def _make_picows(use_aiofastnet):
-    from picows import WSCloseCode, WSListener, WSMsgType, ws_connect
-
-    TEXT, BINARY, CONT, CLOSE = WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CONTINUATION, WSMsgType.CLOSE
-
-    class PicowsClient(_Base, WSListener):
-        def __init__(self):
-            loop = asyncio.get_running_loop()
-            self.opened = loop.create_future()
-            self.closed = loop.create_future()
-            self.t = None
-            self._frag_op = None
-            self._frag = []
-
-        def on_ws_connected(self, transport):
-            self.t = transport
-            self.opened.set_result(None)
-
-        def on_ws_frame(self, transport, frame):
-            mt = frame.msg_type
-            if mt == TEXT and frame.fin:
-                self.on_message(frame.get_payload_as_utf8_text())
-            elif mt == BINARY and frame.fin:
-                self.on_message(frame.get_payload_as_bytes())
-            elif mt == TEXT or mt == BINARY:
-                self._frag_op, self._frag = mt, [frame.get_payload_as_bytes()]
-            elif mt == CONT:
-                self._frag.append(frame.get_payload_as_bytes())
-                if frame.fin:
-                    data, self._frag = b"".join(self._frag), []
-                    self.on_message(data.decode() if self._frag_op == TEXT else data)
-            elif mt == CLOSE:
-                if not transport.is_close_frame_sent:
-                    transport.send_close(frame.get_close_code(), frame.get_close_message())
-                transport.disconnect()
-
-        def on_ws_disconnected(self, transport):
-            if not self.closed.done():
-                self.closed.set_result(None)
-
-        def send_text(self, s):
-            self.t.send(TEXT, s.encode())
-
-        def send_bytes(self, b):
-            self.t.send(BINARY, b)
-
-        def _send_close(self):
-            self.t.send_close(WSCloseCode.OK)
-
-    async def open_client(url):
-        _t, client = await ws_connect(PicowsClient, url, max_frame_size=16 * BIN_SIZE,
-                                      use_aiofastnet=use_aiofastnet)
-        await client.opened
-        return client
-
-    return open_client
-
-
 def make_opener(kind):
     """Return ``async open(url) -> client`` for a callback candidate."""
     if kind in ("picows", "picows-looptr"):
-        return _make_picows(kind == "picows")
+        return make_picows(True if kind == "picows" else False)
     if kind in ("ws-sansio", "ws-sansio-afn"):
         cls = _make_ws_sansio()[0]
     elif kind == "ws-sansio-coal":
         cls = _make_ws_sansio()[1]
     elif kind == "raw-floor":
-        cls = _make_raw_floor()
+        cls = make_raw_tcp()
     else:
         cls = _make_wsproto()
     if kind == "ws-sansio-afn":
@@ -509,393 +295,29 @@ def make_opener(kind):
         async def create(factory, host, port):
             return await aiofastnet.create_connection(asyncio.get_running_loop(), factory, host, port)
     else:
-        async def create(factory, host, port):
-            return await asyncio.get_running_loop().create_connection(factory, host, port)
-
-    async def open_client(url):
-        hostport = url.split("//", 1)[1].rstrip("/")
-        host, port = hostport.rsplit(":", 1)
-        _t, client = await create(lambda: cls(url), host, int(port))
-        await asyncio.wait_for(client.opened, 10)
-        return client
-
-    return open_client
+        create = None
+    return protocol_opener(cls, create)
 
 
 # --------------------------------------------------------------------------- workloads
-
-def _lat_stats(lat_ns):
-    lat = sorted(lat_ns)
-    return lat[len(lat) // 2] / 1000, lat[min(len(lat) - 1, int(len(lat) * 0.99))] / 1000
-
-
-class CallbackWorkloads:
-    def __init__(self, kind, url):
-        self.open = make_opener(kind)
-        self.url = url
-
-    async def w1(self, n):
-        c = await self.open(self.url)
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-        pc = time.perf_counter_ns
-        lat = [0] * n
-        st = {"i": 0, "t0": 0}
-        msg = TEXT_MSG
-
-        def on_message(m):
-            t1 = pc()
-            i = st["i"]
-            lat[i] = t1 - st["t0"]
-            i += 1
-            st["i"] = i
-            if m != msg:
-                fut.done() or fut.set_exception(AssertionError("bad echo"))
-            elif i < n:
-                st["t0"] = pc()
-                c.send_text(msg)
-            elif not fut.done():
-                fut.set_result(None)
-
-        c.on_message = on_message
-        t = time.perf_counter()
-        st["t0"] = pc()
-        c.send_text(msg)
-        await asyncio.wait_for(fut, OP_TIMEOUT)
-        dt = time.perf_counter() - t
-        await c.close()
-        return dt, lat
-
-    async def w2(self, n):
-        c = await self.open(self.url)
-        fut = asyncio.get_running_loop().create_future()
-        st = [0]
-        msg = TEXT_MSG
-
-        def on_message(m):
-            st[0] += 1
-            if st[0] >= n and not fut.done():
-                fut.set_result(None)
-
-        c.on_message = on_message
-        t = time.perf_counter()
-        send = c.send_text
-        for _ in range(n):
-            send(msg)
-        await asyncio.wait_for(fut, OP_TIMEOUT)
-        dt = time.perf_counter() - t
-        await c.close()
-        return dt
-
-    async def w3(self, n, payload):
-        c = await self.open(self.url)
-        fut = asyncio.get_running_loop().create_future()
-        st = {"sent": 0, "recv": 0}
-        size = len(payload)
-
-        def on_message(m):
-            st["recv"] += 1
-            if len(m) != size:
-                fut.done() or fut.set_exception(AssertionError("bad echo size"))
-            elif st["sent"] < n:
-                st["sent"] += 1
-                c.send_bytes(payload)
-            if st["recv"] >= n and not fut.done():
-                fut.set_result(None)
-
-        c.on_message = on_message
-        t = time.perf_counter()
-        for _ in range(min(W3_INFLIGHT, n)):
-            st["sent"] += 1
-            c.send_bytes(payload)
-        await asyncio.wait_for(fut, OP_TIMEOUT)
-        dt = time.perf_counter() - t
-        await c.close()
-        return dt
-
-    async def w4(self, n):
-        t = time.perf_counter()
-        for _ in range(n):
-            c = await self.open(self.url)
-            await c.close()
-        return time.perf_counter() - t
-
-
-class PywsWorkloads:
-    """pyws's own ``WebSocket`` (this repository), written as a user of the browser API
-    would: handlers only, no await per message. Timing starts in ``onopen`` (as the
-    callback clients start after ``opened``) and stops at the last message; W4 times
-    WebSocket() -> onopen: close() -> onclose: next WebSocket()."""
-
-    def __init__(self, url):
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        if root not in sys.path:
-            sys.path.insert(0, root)  # import pyws from this checkout
-        from pyws import WebSocket
-        self.WebSocket = WebSocket
-        self.url = url
-
-    def _new(self, fut):
-        """A WebSocket whose error/unclean close fails ``fut`` (unless it is done)."""
-        ws = self.WebSocket(self.url, compression=None)
-        ws.binaryType = "arraybuffer"
-
-        def onclose(ev):
-            if not fut.done():
-                fut.set_exception(ConnectionError(f"closed early: {ev.code} {ev.reason!r}"))
-
-        ws.onclose = onclose
-        return ws
-
-    async def _close(self, ws):
-        closed = asyncio.get_running_loop().create_future()
-        ws.onclose = lambda ev: closed.done() or closed.set_result(ev.wasClean)
-        ws.close(1000)  # see w4
-        await asyncio.wait_for(closed, 10)
-
-    async def w1(self, n):
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-        pc = time.perf_counter_ns
-        lat = [0] * n
-        st = {"i": 0, "t0": 0, "t": 0.0, "dt": 0.0}
-        msg = TEXT_MSG
-        ws = self._new(fut)
-
-        def onopen(ev):
-            st["t"] = time.perf_counter()
-            st["t0"] = pc()
-            ws.send(msg)
-
-        def onmessage(ev):
-            t1 = pc()
-            i = st["i"]
-            lat[i] = t1 - st["t0"]
-            i += 1
-            st["i"] = i
-            if ev.data != msg:
-                fut.done() or fut.set_exception(AssertionError("bad echo"))
-            elif i < n:
-                st["t0"] = pc()
-                ws.send(msg)
-            elif not fut.done():
-                st["dt"] = time.perf_counter() - st["t"]
-                fut.set_result(None)
-
-        ws.onopen = onopen
-        ws.onmessage = onmessage
-        await asyncio.wait_for(fut, OP_TIMEOUT)
-        await self._close(ws)
-        return st["dt"], lat
-
-    async def w2(self, n):
-        fut = asyncio.get_running_loop().create_future()
-        st = {"recv": 0, "t": 0.0, "dt": 0.0}
-        msg = TEXT_MSG
-        ws = self._new(fut)
-
-        def onopen(ev):
-            st["t"] = time.perf_counter()
-            send = ws.send
-            for _ in range(n):  # all N from the open handler, as ws-sansio does
-                send(msg)
-
-        def onmessage(ev):
-            st["recv"] += 1
-            if st["recv"] >= n and not fut.done():
-                st["dt"] = time.perf_counter() - st["t"]
-                fut.set_result(None)
-
-        ws.onopen = onopen
-        ws.onmessage = onmessage
-        await asyncio.wait_for(fut, OP_TIMEOUT)
-        await self._close(ws)
-        return st["dt"]
-
-    async def w3(self, n, payload):
-        fut = asyncio.get_running_loop().create_future()
-        st = {"sent": 0, "recv": 0, "t": 0.0, "dt": 0.0}
-        size = len(payload)
-        ws = self._new(fut)
-
-        def onopen(ev):
-            st["t"] = time.perf_counter()
-            for _ in range(min(W3_INFLIGHT, n)):
-                st["sent"] += 1
-                ws.send(payload)
-
-        def onmessage(ev):
-            st["recv"] += 1
-            if len(ev.data) != size:
-                fut.done() or fut.set_exception(AssertionError("bad echo size"))
-            elif st["sent"] < n:
-                st["sent"] += 1
-                ws.send(payload)
-            if st["recv"] >= n and not fut.done():
-                st["dt"] = time.perf_counter() - st["t"]
-                fut.set_result(None)
-
-        ws.onopen = onopen
-        ws.onmessage = onmessage
-        await asyncio.wait_for(fut, OP_TIMEOUT)
-        await self._close(ws)
-        return st["dt"]
-
-    async def w4(self, n):
-        fut = asyncio.get_running_loop().create_future()
-        st = {"done": 0}
-        WebSocket, url = self.WebSocket, self.url
-
-        def start():
-            ws = WebSocket(url, compression=None)
-            ws.binaryType = "arraybuffer"
-            # close(1000) like the other clients send: a bare close() sends an empty close
-            # frame, which the picows echo server answers with code 0 (invalid: pyws fails
-            # the connection with 1006).
-            ws.onopen = lambda ev: ws.close(1000)
-            ws.onclose = onclose
-
-        def onclose(ev):
-            if fut.done():
-                return
-            if not ev.wasClean:
-                fut.set_exception(ConnectionError(f"unclean close {ev.code}"))
-                return
-            st["done"] += 1
-            if st["done"] < n:
-                start()
-            else:
-                fut.set_result(None)
-
-        t = time.perf_counter()
-        start()
-        await asyncio.wait_for(fut, OP_TIMEOUT)
-        return time.perf_counter() - t
-
 
 def make_workloads(kind, url):
     if kind == "ws-asyncio":
         return WsAsyncioWorkloads(url)
     if kind == "pyws":
+        if ROOT not in sys.path:
+            sys.path.insert(0, ROOT)  # import pyws from this checkout
         return PywsWorkloads(url)
-    return CallbackWorkloads(kind, url)
-
-
-class WsAsyncioWorkloads:
-    """Baseline: websockets' own asyncio client, await send / await recv."""
-
-    def __init__(self, url):
-        from websockets.asyncio.client import connect
-        self.connect = lambda: connect(url, compression=None, max_size=None)
-
-    async def w1(self, n):
-        pc = time.perf_counter_ns
-        lat = [0] * n
-        msg = TEXT_MSG
-        async with self.connect() as ws:
-            t = time.perf_counter()
-            for i in range(n):
-                t0 = pc()
-                await ws.send(msg)
-                m = await ws.recv()
-                lat[i] = pc() - t0
-                if m != msg:
-                    raise AssertionError("bad echo")
-            dt = time.perf_counter() - t
-        return dt, lat
-
-    async def w2(self, n):
-        msg = TEXT_MSG
-        async with self.connect() as ws:
-            async def receiver():
-                for _ in range(n):
-                    await ws.recv()
-
-            t = time.perf_counter()
-            rt = asyncio.ensure_future(receiver())
-            for _ in range(n):
-                await ws.send(msg)
-            await asyncio.wait_for(rt, OP_TIMEOUT)
-            dt = time.perf_counter() - t
-        return dt
-
-    async def w3(self, n, payload):
-        size = len(payload)
-        async with self.connect() as ws:
-            sem = asyncio.Semaphore(W3_INFLIGHT)
-
-            async def receiver():
-                for _ in range(n):
-                    m = await ws.recv()
-                    if len(m) != size:
-                        raise AssertionError("bad echo size")
-                    sem.release()
-
-            t = time.perf_counter()
-            rt = asyncio.ensure_future(receiver())
-            for _ in range(n):
-                await sem.acquire()
-                await ws.send(payload)
-            await asyncio.wait_for(rt, OP_TIMEOUT)
-            dt = time.perf_counter() - t
-        return dt
-
-    async def w4(self, n):
-        t = time.perf_counter()
-        for _ in range(n):
-            async with self.connect():
-                pass
-        return time.perf_counter() - t
+    return CallbackWorkloads(make_opener(kind), url)
 
 
 async def run_workloads(kind, url, counts):
-    wl = make_workloads(kind, url)
-    payload = os.urandom(BIN_SIZE)
-    # Warm-up (imports, code paths, allocator), not measured.
-    await asyncio.wait_for(wl.w1(200), OP_TIMEOUT)
-    await asyncio.wait_for(wl.w2(2000), OP_TIMEOUT)
-    await asyncio.wait_for(wl.w3(4, payload), OP_TIMEOUT)
-    await asyncio.wait_for(wl.w4(10), OP_TIMEOUT)
-    res = {}
-    pt = time.process_time
-
-    gc.collect()
-    c0 = pt()
-    dt, lat = await asyncio.wait_for(wl.w1(counts["w1"]), OP_TIMEOUT)
-    c1 = pt()
-    p50, p99 = _lat_stats(lat)
-    res["w1"] = counts["w1"] / dt
-    res["w1_p50"], res["w1_p99"] = p50, p99
-    res["w1_cpu_us"] = (c1 - c0) / counts["w1"] * 1e6
-
-    gc.collect()
-    c0 = pt()
-    dt = await asyncio.wait_for(wl.w2(counts["w2"]), OP_TIMEOUT)
-    res["w2"] = counts["w2"] / dt
-    res["w2_cpu_us"] = (pt() - c0) / counts["w2"] * 1e6
-
-    gc.collect()
-    c0 = pt()
-    dt = await asyncio.wait_for(wl.w3(counts["w3"], payload), OP_TIMEOUT)
-    res["w3"] = counts["w3"] * BIN_SIZE / dt / 1e6
-    res["w3_cpu_ms"] = (pt() - c0) / counts["w3"] * 1e3
-
-    gc.collect()
-    c0 = pt()
-    dt = await asyncio.wait_for(wl.w4(counts["w4"]), OP_TIMEOUT)
-    res["w4"] = counts["w4"] / dt
-    res["w4_cpu_us"] = (pt() - c0) / counts["w4"] * 1e6
-    return res
+    return await _run_workloads(make_workloads(kind, url), counts)
 
 
 def run_client(kind, loop_name, url, counts, cpu=None):
-    _pin(cpu)
-    coro = run_workloads(kind, url, counts)
-    if loop_name == "uvloop":
-        import uvloop
-        res = uvloop.run(coro)
-    else:
-        res = asyncio.run(coro)
+    pin(cpu)
+    res = run_loop(run_workloads(kind, url, counts), loop_name)
     print("RESULT " + json.dumps(res), flush=True)
 
 
@@ -933,31 +355,8 @@ def run_profile(url, counts, kind="ws-sansio"):
 
 # --------------------------------------------------------------------------- orchestration
 
-PIN_CPUS = {"none": (None, None), "same": (0, 0), "split": (1, 0)}  # (server, client)
-
-
 def _cpu_args(cpu):
     return [] if cpu is None else ["--cpu-index", str(cpu)]
-
-
-def start_server(cpu=None):
-    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--server"] + _cpu_args(cpu),
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    ready, _, _ = select.select([proc.stdout], [], [], 20)
-    line = proc.stdout.readline() if ready else ""
-    if not line.startswith("PORT "):
-        proc.kill()
-        raise SystemExit(f"echo server did not start: {line!r}")
-    return proc, int(line.split()[1])
-
-
-def stop_server(proc):
-    try:
-        proc.stdin.close()
-        proc.wait(5)
-    except Exception:
-        proc.kill()
-        proc.wait(5)
 
 
 def child(kind, loop_name, url, counts, cpu=None):
@@ -973,10 +372,6 @@ def child(kind, loop_name, url, counts, cpu=None):
             return json.loads(line[7:])
     print(f"  ! {kind}/{loop_name} failed:\n{cp.stderr[-2000:]}", file=sys.stderr)
     return None
-
-
-def fmt_rate(x):
-    return f"{x:,.0f}" if x >= 100 else f"{x:,.1f}"
 
 
 def render(results, rows, reps_done, cpu=False):
@@ -1033,15 +428,12 @@ def main():
                          "split (server CPU 1, client CPU 0)")
     # internal
     ap.add_argument("--cpu-index", type=int, default=None, help=argparse.SUPPRESS)
-    ap.add_argument("--server", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--client", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--loop", default="default", help=argparse.SUPPRESS)
     ap.add_argument("--url", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--counts", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
-    if args.server:
-        return run_server(args.cpu_index)
     if args.client:
         return run_client(args.client, args.loop, args.url, json.loads(args.counts), args.cpu_index)
 
