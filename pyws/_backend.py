@@ -62,6 +62,12 @@ class Connection(Protocol):
         """Bytes of application data accepted by ``send_*`` and not yet handed to the
         network."""
 
+    @property
+    def closing(self) -> bool:
+        """True once the connection is CLOSING without the facade having been told (the
+        Pyodide host's socket changes state on the server's close frame with no event);
+        False where every change comes through an upcall (CPython)."""
+
     def send_text(self, data: str) -> None:
         """Queue a text message (only called while the facade is OPEN)."""
 

@@ -291,13 +291,13 @@ def _is_hex(two: bytes) -> bool:
 def _parse_host(text: str) -> str | None:
     """URL Standard, host parser (special scheme). Returns the serialized host."""
     if text.startswith("["):
-        if not text.endswith("]"):
+        if not text.endswith("]") or "%" in text:  # no zone ids in URLs
             return None
         try:
             address = ipaddress.IPv6Address(text[1:-1])
         except ValueError:
             return None
-        return f"[{address.compressed}]"
+        return f"[{_serialize_ipv6(address.packed)}]"
     domain_bytes = _percent_decode(text)
     try:
         domain = domain_bytes.decode("utf-8")
@@ -309,6 +309,26 @@ def _parse_host(text: str) -> str | None:
     if _ends_in_a_number(ascii_domain):
         return _parse_ipv4(ascii_domain)
     return ascii_domain
+
+
+def _serialize_ipv6(packed: bytes) -> str:
+    """URL Standard, IPv6 serializer: lower-case hex pieces, the first longest run of
+    two or more zero pieces compressed to "::", never a dotted IPv4 tail (Python's own
+    str() writes IPv4-mapped addresses dotted since 3.13)."""
+    pieces = [int.from_bytes(packed[i:i + 2], "big") for i in range(0, 16, 2)]
+    best_start, best_len, start = -1, 1, -1
+    for i, piece in enumerate(pieces + [1]):
+        if piece == 0 and start < 0:
+            start = i
+        elif piece != 0 and start >= 0:
+            if i - start > best_len:
+                best_start, best_len = start, i - start
+            start = -1
+    if best_start < 0:
+        return ":".join(f"{p:x}" for p in pieces)
+    head = ":".join(f"{p:x}" for p in pieces[:best_start])
+    tail = ":".join(f"{p:x}" for p in pieces[best_start + best_len:])
+    return f"{head}::{tail}"
 
 
 def _domain_to_ascii(domain: str) -> str | None:

@@ -94,7 +94,10 @@ class WebSocket(EventTarget, AsyncMixin):
     @property
     def readyState(self) -> ReadyState:
         """CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3)."""
-        return self._state
+        state = self._state
+        if state is OPEN and self._conn.closing:  # the server started closing
+            return CLOSING
+        return state
 
     @property
     def bufferedAmount(self) -> int:
@@ -143,7 +146,7 @@ class WebSocket(EventTarget, AsyncMixin):
                 raise TypeError(
                     f"send() takes str or a bytes-like object, not {type(data).__name__}"
                 ) from None
-        state = self._state
+        state = self.readyState
         if state is OPEN:
             if is_text:
                 self._conn.send_text(data)  # type: ignore[arg-type]

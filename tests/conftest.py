@@ -4,7 +4,7 @@ the real servers on 127.0.0.1 (tests/servers.py)."""
 import pytest
 from servers import running_server, unused_port
 
-pytest_plugins = ["pyodide_harness"]
+pytest_plugins = ["pyodide_harness", "parity_harness"]
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """One client connection on asyncio: transport callbacks around websockets' sans-I/O core.
 
 Framing, masking, the opening handshake, permessage-deflate and the closing handshake
-are websockets' ``ClientProtocol`` (RFC 6455 / RFC 7692); this module only moves bytes
+are websockets' ``ClientProtocol`` (RFC 6455 / RFC 7692), with the browser's reading
+rules where the RFC leaves room (:mod:`._protocol`); this module only moves bytes
 between it and an asyncio transport, applies the browser's extra rules, and reports to
 the facade. It is callback-driven: no task and no await per message.
 
@@ -22,8 +23,6 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, cast
 
-from websockets.client import ClientProtocol
-from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 from websockets.frames import Opcode
 from websockets.http11 import Response
 from websockets.protocol import State
@@ -32,6 +31,7 @@ from websockets.uri import WebSocketURI
 from .._spec import to_usv
 from .._version import __version__
 from . import _host
+from ._protocol import INVALID_UTF8_TEXT, BrowserClientProtocol, BrowserDeflateFactory
 
 if TYPE_CHECKING:
     from .._backend import Options, Owner
@@ -96,8 +96,8 @@ class ClientConnection(asyncio.Protocol):
         extensions = None
         if options.compression == "deflate":
             # What browsers offer: "permessage-deflate; client_max_window_bits".
-            extensions = [ClientPerMessageDeflateFactory(client_max_window_bits=True)]
-        self._proto = ClientProtocol(
+            extensions = [BrowserDeflateFactory()]
+        self._proto = BrowserClientProtocol(
             uri,
             origin=options.origin,  # type: ignore[arg-type]
             extensions=extensions,
@@ -139,6 +139,10 @@ class ClientConnection(asyncio.Protocol):
             while in_flight and in_flight[0][0] <= handed:
                 self._in_flight_bytes -= in_flight.popleft()[1]
         return amount + self._in_flight_bytes
+
+    @property
+    def closing(self) -> bool:
+        return False  # the facade hears of every state change (_closing, _closed)
 
     def send_text(self, data: str) -> None:
         try:
@@ -330,6 +334,9 @@ class ClientConnection(asyncio.Protocol):
             return
         if proto.parser_exc is not None and not self._failed and self._opened:
             self._protocol_error(f"{type(proto.parser_exc).__name__}: {proto.parser_exc}")
+        elif proto.data_after_close and not self._failed:
+            # Chromium: a frame after the server's close frame fails the connection.
+            self._protocol_error("the server sent data after its close frame")
         elif proto.close_expected():
             self._expect_tcp_close()
 
@@ -390,7 +397,7 @@ class ClientConnection(asyncio.Protocol):
         return True
 
     def _invalid_utf8(self) -> None:
-        self._proto.fail(1007, "invalid UTF-8")
+        self._proto.fail(1002, INVALID_UTF8_TEXT)  # Chromium's code and reason
         self._protocol_error("the server sent invalid UTF-8 in a text message")
 
     def _protocol_error(self, why: str) -> None:
@@ -431,7 +438,9 @@ class ClientConnection(asyncio.Protocol):
                         "was received%s", self._url.href, f" ({exc})" if exc else "")
             self._finish(1006, "", False, False)
         else:
-            self._finish(received.code, received.reason, proto.close_sent is not None, False)
+            # Chromium: clean only if TCP then ended normally (a reset is not clean).
+            self._finish(int(received.code), received.reason,
+                         proto.close_sent is not None and exc is None, False)
 
     # -- closing ------------------------------------------------------------------------
 

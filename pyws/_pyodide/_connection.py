@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["JSConnection"]
 
 _JS_CONNECTING = 0
+_JS_CLOSING = 2
 
 
 def _translate(exc: JsException) -> Exception:
@@ -65,6 +66,12 @@ class JSConnection:
     @property
     def buffered_amount(self) -> int:
         return int(self._js.bufferedAmount)
+
+    @property
+    def closing(self) -> bool:
+        # The host's socket becomes CLOSING when the server's close frame arrives, and
+        # fires no event for it: its readyState is the browser's truth.
+        return bool(self._js.readyState == _JS_CLOSING)
 
     def send_text(self, data: str) -> None:
         try:
