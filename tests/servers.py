@@ -25,15 +25,17 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
 import threading
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-__all__ = ["BehaviourServer", "running_server", "unused_port"]
+__all__ = ["BehaviourServer", "running_server", "tls_echo_server", "unused_port"]
 
 
 def unused_port() -> int:
@@ -157,6 +159,43 @@ def running_server() -> Iterator[BehaviourServer]:
         yield server
     finally:
         assert stop is not None
+        loop.call_soon_threadsafe(stop.set_result, None)
+        thread.join(10)
+        loop.close()
+
+
+@contextmanager
+def tls_echo_server(ca: Any, *names: str) -> Iterator[int]:
+    """A wss:// echo server on 127.0.0.1 (its own loop and thread) whose certificate,
+    issued by the ``trustme`` CA ``ca``, names ``names``; yields its port."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(*names).configure_cert(context)
+    loop = asyncio.new_event_loop()
+    ports: list[int] = []
+    started = threading.Event()
+    stop = loop.create_future()
+
+    async def echo(connection: ServerConnection) -> None:
+        try:
+            async for message in connection:
+                await connection.send(message)
+        except ConnectionClosed:
+            pass
+
+    async def main() -> None:
+        async with serve(echo, "127.0.0.1", 0, ssl=context) as server:
+            ports.append(next(iter(server.sockets)).getsockname()[1])
+            started.set()
+            await stop
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True,
+                              name="tls-echo-server")
+    thread.start()
+    if not started.wait(10):
+        raise RuntimeError("the TLS echo server did not start")
+    try:
+        yield ports[0]
+    finally:
         loop.call_soon_threadsafe(stop.set_result, None)
         thread.join(10)
         loop.close()

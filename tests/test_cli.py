@@ -12,16 +12,15 @@ import os
 import pathlib
 import select
 import signal
-import ssl
 import struct
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
+from servers import tls_echo_server
 
 import pyws
 from pyws import WebSocket
@@ -225,32 +224,8 @@ def test_help_documents_the_exit_statuses(env):
 def self_signed_server() -> Iterator[int]:
     """A wss:// echo server on 127.0.0.1 whose certificate no trust store knows."""
     trustme = pytest.importorskip("trustme", reason="trustme is a test dependency (./build.sh setup)")
-    from websockets.asyncio.server import serve
-
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    trustme.CA().issue_cert("127.0.0.1").configure_cert(context)
-    loop = asyncio.new_event_loop()
-    ports: list[int] = []
-    started = threading.Event()
-    stop = loop.create_future()
-
-    async def echo(connection) -> None:  # type: ignore[no-untyped-def]
-        async for message in connection:
-            await connection.send(message)
-
-    async def main() -> None:
-        async with serve(echo, "127.0.0.1", 0, ssl=context) as server:
-            ports.append(next(iter(server.sockets)).getsockname()[1])
-            started.set()
-            await stop
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    assert started.wait(10)
-    yield ports[0]
-    loop.call_soon_threadsafe(stop.set_result, None)
-    thread.join(10)
-    loop.close()
+    with tls_echo_server(trustme.CA(), "127.0.0.1") as port:
+        yield port
 
 
 def test_wss_is_verified_by_default(self_signed_server, env):

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import threading
 from collections.abc import Iterator
 
 import pytest
+from servers import tls_echo_server
 
 import pyws
 from pyws import WebSocket
@@ -28,32 +28,8 @@ def ca() -> trustme.CA:
 @pytest.fixture(scope="module")
 def tls_server(ca: trustme.CA) -> Iterator[int]:
     """A websockets echo server on 127.0.0.1 with a certificate for 'localhost' only."""
-    from websockets.asyncio.server import serve
-
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("localhost").configure_cert(context)
-    loop = asyncio.new_event_loop()
-    ready: list[int] = []
-    started = threading.Event()
-    stop = loop.create_future()
-
-    async def echo(connection) -> None:  # type: ignore[no-untyped-def]
-        async for message in connection:
-            await connection.send(message)
-
-    async def main() -> None:
-        async with serve(echo, "127.0.0.1", 0, ssl=context) as server:
-            ready.append(next(iter(server.sockets)).getsockname()[1])
-            started.set()
-            await stop
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    assert started.wait(10)
-    yield ready[0]
-    loop.call_soon_threadsafe(stop.set_result, None)
-    thread.join(10)
-    loop.close()
+    with tls_echo_server(ca, "localhost") as port:
+        yield port
 
 
 async def _echo_once(url: str, **options: object) -> list[tuple[str, object]]:
