@@ -24,14 +24,17 @@ message is queued for ``recv()``: mixing both, each sees every message.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import DOMException
 
+# asyncio is imported where it is used, not here: ``import pyws`` stays cheap (asyncio
+# is a third of a cold import); by the time these run the backend has imported it.
 if TYPE_CHECKING:
+    import asyncio
+
     from ._events import CloseEvent
     from ._websocket import WebSocket
 
@@ -122,6 +125,8 @@ class AsyncMixin:
                 raise WebSocketError.from_close(self._close_event, "the WebSocket is closed")
             if self._inbox_waiter is not None and not self._inbox_waiter.done():
                 raise RuntimeError("recv() is already being awaited by another coroutine")
+            import asyncio
+
             self._inbox_waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._inbox_waiter
@@ -145,6 +150,8 @@ class AsyncMixin:
     async def wait_closed(self) -> CloseEvent:
         """Wait until the socket is CLOSED; return its ``close`` event (code, reason,
         wasClean). Does not close the socket: call ``close()`` for that."""
+        import asyncio
+
         while self._close_event is None:
             waiter = asyncio.get_running_loop().create_future()
             self._close_waiters.append(waiter)
@@ -154,6 +161,8 @@ class AsyncMixin:
     async def drain(self, threshold: int = 0) -> None:
         """Wait until ``bufferedAmount`` is at most ``threshold`` bytes (backpressure
         for large uploads), or the socket is closed."""
+        import asyncio
+
         ws: Any = self
         loop = asyncio.get_running_loop()
         while ws.bufferedAmount > threshold and self._close_event is None:
@@ -203,6 +212,8 @@ class Connect:
         return self._open().__await__()
 
     async def _open(self) -> WebSocket:
+        import asyncio
+
         from ._websocket import WebSocket
 
         url, protocols, options = self._args
@@ -269,6 +280,8 @@ def run(main: Awaitable[T]) -> T | asyncio.Future[T]:
     result. Where a loop already runs (Pyodide in a page, a worker or Node; a Jupyter
     kernel) it schedules ``main`` as a task on that loop and returns the task.
     """
+    import asyncio
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:

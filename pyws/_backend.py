@@ -20,7 +20,7 @@ import dataclasses
 import sys
 from collections.abc import Mapping
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, Union, cast
 
 if TYPE_CHECKING:
     import ssl as _ssl  # not at run time: Pyodide ships ssl as a separate package
@@ -69,10 +69,12 @@ class Connection(Protocol):
         False where every change comes through an upcall (CPython)."""
 
     def send_text(self, data: str) -> None:
-        """Queue a text message (only called while the facade is OPEN)."""
+        """Queue a text message (only called while the facade is OPEN). If the connection
+        is in fact closing (``closing``), discard it and count it in ``buffered_amount``,
+        as the standard says."""
 
     def send_binary(self, data: bytes) -> None:
-        """Queue a binary message (only called while the facade is OPEN)."""
+        """Queue a binary message (as ``send_text``)."""
 
     def close(self, code: int | None, reason: str) -> None:
         """Start the closing handshake, or fail the connection if it is not open yet.
@@ -141,13 +143,31 @@ class Options:
                 if getattr(self, field.name) != field.default]
 
 
+class _Deferred:
+    """The backend chosen at import, loaded on first use: ``import pyws`` then costs the
+    facade only; asyncio, ssl and websockets (or the js module) load with the first
+    socket. Every attribute is forwarded to the loaded backend."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.name = name
+        self._module = module
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+
+        backend = importlib.import_module(self._module, __package__).backend
+        # Bind the loaded backend's attributes here: later lookups skip __getattr__.
+        for key in ("base_url", "check_options", "connect", "run_blocking"):
+            setattr(self, key, getattr(backend, key))
+        return getattr(backend, attr)
+
+
 def _select() -> Backend:
     if sys.platform == "emscripten":
-        from ._pyodide import backend
-    else:
-        from ._cpython import backend
-    return backend
+        return cast(Backend, _Deferred("._pyodide", "pyodide"))
+    return cast(Backend, _Deferred("._cpython", "cpython"))
 
 
-#: The backend of this runtime, chosen once at import.
+#: The backend of this runtime, chosen once at import (on ``sys.platform``) and loaded
+#: with the first socket.
 BACKEND: Backend = _select()

@@ -20,11 +20,13 @@ Shared by both backends: events are pure Python objects everywhere.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["Event", "MessageEvent", "CloseEvent", "EventTarget", "Listener"]
 
@@ -33,7 +35,8 @@ logger = logging.getLogger("pyws")
 #: A listener: a callable taking the event, or an object with ``handleEvent(event)``.
 Listener = Any
 
-_TIME_ORIGIN = time.monotonic()
+_monotonic = time.monotonic
+_TIME_ORIGIN = _monotonic()
 
 
 class Event:
@@ -131,7 +134,21 @@ class TrustedEvent(_Trusted, Event):
 
 
 class TrustedMessageEvent(_Trusted, MessageEvent):
+    """A received message (one per message: its constructor is kept flat)."""
+
     __slots__ = ()
+
+    def __init__(self, data: Any, origin: str) -> None:  # noqa: D107 - same fields as MessageEvent
+        self.type = "message"
+        self.target = self.currentTarget = None
+        self.timeStamp = (_monotonic() - _TIME_ORIGIN) * 1000.0
+        self.bubbles = self.cancelable = self.defaultPrevented = False
+        self._stop = self._dispatching = False
+        self.data = data
+        self.origin = origin
+        self.lastEventId = ""
+        self.source = None
+        self.ports = ()
 
 
 class TrustedCloseEvent(_Trusted, CloseEvent):
@@ -244,26 +261,25 @@ class EventTarget:
                     continue
                 if entry.once:
                     self._remove(event.type, entry)
-                self._invoke(entry.callback, event)
+                callback = entry.callback
+                try:
+                    # _invoke(), inlined for the common case: a plain function.
+                    result = callback(event) if callable(callback) else callback.handleEvent(event)
+                    # asyncio.iscoroutine(), without importing asyncio for every user.
+                    if result is not None and isinstance(result, Coroutine):
+                        self._spawn(result, event)
+                except Exception:
+                    logger.exception("Uncaught exception in a %r listener of %r", event.type, self)
                 if event._stop:
                     break
         finally:
             event._dispatching = False
             event.currentTarget = None
 
-    def _invoke(self, callback: Listener, event: Event) -> None:
-        try:
-            if callable(callback):
-                result = callback(event)
-            else:
-                result = callback.handleEvent(event)
-            if result is not None and asyncio.iscoroutine(result):
-                self._spawn(result, event)
-        except Exception:
-            logger.exception("Uncaught exception in a %r listener of %r", event.type, self)
-
     def _spawn(self, coro: Any, event: Event) -> None:
         """Run an async listener's coroutine as a task; report its exception."""
+        import asyncio
+
         task = asyncio.ensure_future(coro)
         self._pending_tasks.add(task)
 

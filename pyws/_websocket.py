@@ -137,8 +137,11 @@ class WebSocket(EventTarget, AsyncMixin):
         started closing the data is discarded silently (``bufferedAmount`` still grows,
         as the standard says).
         """
-        is_text = isinstance(data, str)
-        if not is_text and not isinstance(data, bytes):
+        if type(data) is str:
+            is_text = True
+        elif isinstance(data, bytes):
+            is_text = False
+        else:
             try:
                 # Copy: the browser sends the buffer's contents as they are now.
                 data = bytes(memoryview(data))  # type: ignore[arg-type]
@@ -146,8 +149,12 @@ class WebSocket(EventTarget, AsyncMixin):
                 raise TypeError(
                     f"send() takes str or a bytes-like object, not {type(data).__name__}"
                 ) from None
-        state = self.readyState
+            is_text = False
+        state = self._state
         if state is OPEN:
+            # Also when the server has started closing (readyState CLOSING with no
+            # event): the connection discards and counts the data then, as the host
+            # does under Pyodide, without a readyState read per message here.
             if is_text:
                 self._conn.send_text(data)  # type: ignore[arg-type]
             else:
@@ -189,7 +196,7 @@ class WebSocket(EventTarget, AsyncMixin):
             return
         if self._binary_type == "blob" and not isinstance(data, str):
             data = Blob(data)
-        self._dispatch(TrustedMessageEvent("message", data=data, origin=self._origin))
+        self._dispatch(TrustedMessageEvent(data, self._origin))
         if self._inbox is not None:
             self._queue_message(data)
 

@@ -6,9 +6,12 @@ rules where the RFC leaves room (:mod:`._protocol`); this module only moves byte
 between it and an asyncio transport, applies the browser's extra rules, and reports to
 the facade. It is callback-driven: no task and no await per message.
 
-Outgoing messages are queued and written once per event-loop turn (the browser sends
-at the end of the task), so ``bufferedAmount`` counts everything sent in the current
-task and falls as the transport hands bytes to the kernel.
+Events are dispatched from the transport callback that brought them (``data_received``),
+one listener call per message with no ``call_soon`` hop; what the listeners send meanwhile
+is written once, when the callback ends. Anywhere else, outgoing messages are queued and
+written once per event-loop turn (the browser sends at the end of the task), so
+``bufferedAmount`` counts everything sent in the current task and falls as the transport
+hands bytes to the kernel.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ USER_AGENT = f"pyws/{__version__} Python/{sys.version_info.major}.{sys.version_i
 _OP_TEXT, _OP_BINARY, _OP_CONT, _OP_CLOSE = Opcode.TEXT, Opcode.BINARY, Opcode.CONT, Opcode.CLOSE
 _OPEN = State.OPEN
 _utf8_decoder = codecs.getincrementaldecoder("utf-8")
+_get_ident = threading.get_ident
 
 _default_ssl: ssl.SSLContext | None = None
 
@@ -107,6 +111,7 @@ class ClientConnection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._handshake: asyncio.Future[None] = loop.create_future()
         self._connect_task: asyncio.Task[None] | None = None
+        self._open_timer: asyncio.TimerHandle | None = None
         self._opened = False
         self._failed = False
         self._finished = False
@@ -124,7 +129,10 @@ class ClientConnection(asyncio.Protocol):
         self._fragments: list[bytes] = []
         self._fragment_text = False
         self._decoder: codecs.IncrementalDecoder | None = None
-        self._call(self._start)
+        if self._on_loop_thread():
+            self._start()  # a task, so nothing happens inside the constructor
+        else:
+            loop.call_soon_threadsafe(self._start)
 
     # -- the facade's side (may be called from any thread) -----------------------
 
@@ -140,9 +148,8 @@ class ClientConnection(asyncio.Protocol):
                 self._in_flight_bytes -= in_flight.popleft()[1]
         return amount + self._in_flight_bytes
 
-    @property
-    def closing(self) -> bool:
-        return False  # the facade hears of every state change (_closing, _closed)
+    #: The facade hears of every state change here (_closing, _closed).
+    closing = False
 
     def send_text(self, data: str) -> None:
         try:
@@ -155,7 +162,12 @@ class ClientConnection(asyncio.Protocol):
         self._queue(False, data)
 
     def close(self, code: int | None, reason: str) -> None:
-        self._call(self._close, code, reason)
+        # On the loop's thread the close frame is written at once (after what was sent
+        # before it); the events it leads to come later, from the loop.
+        if self._on_loop_thread():
+            self._close(code, reason)
+        else:
+            self._loop.call_soon_threadsafe(self._close, code, reason)
 
     def going_away(self) -> None:
         """The script host is exiting (Ctrl-C, sys.exit): close with 1001."""
@@ -166,18 +178,10 @@ class ClientConnection(asyncio.Protocol):
     # -- scheduling ---------------------------------------------------------------
 
     def _on_loop_thread(self) -> bool:
-        return threading.get_ident() == self._thread_id
-
-    def _call(self, callback: Any, *args: Any) -> None:
-        """Run ``callback`` on the loop soon (never synchronously: no event can fire
-        from inside the caller)."""
-        if self._on_loop_thread():
-            self._loop.call_soon(callback, *args)
-        else:
-            self._loop.call_soon_threadsafe(callback, *args)
+        return _get_ident() == self._thread_id
 
     def _queue(self, is_text: bool, payload: bytes) -> None:
-        if self._on_loop_thread():
+        if _get_ident() == self._thread_id:
             self._outbox.append((is_text, payload))
             self._outbox_bytes += len(payload)
             if not self._flush_scheduled:
@@ -222,10 +226,12 @@ class ClientConnection(asyncio.Protocol):
             chunks = chunks[:-1]
             eof = True
         if chunks:
-            wire = 0
-            for chunk in chunks:
-                wire += len(chunk)
-            transport.writelines(chunks)
+            wire = sum(map(len, chunks))
+            if len(chunks) == 1:
+                transport.write(chunks[0])
+            else:
+                # One write per flush: fewer syscalls (writelines() joins on 3.11).
+                transport.writelines(chunks)
             self._wire_total += wire
             if app_bytes:
                 if transport.get_write_buffer_size():
@@ -244,6 +250,18 @@ class ClientConnection(asyncio.Protocol):
             return
         _host.track(self._loop, self)
         self._connect_task = self._loop.create_task(self._connect())
+        timeout = self._options.open_timeout
+        if timeout is not None:
+            # A timer rather than asyncio.wait_for(): no second task per connection.
+            self._open_timer = self._loop.call_later(timeout, self._open_timed_out)
+
+    def _open_timed_out(self) -> None:
+        self._open_timer = None
+        if self._opened or self._finished:
+            return
+        self._fail(f"the opening handshake timed out after {self._options.open_timeout} s")
+        if self._connect_task is not None:
+            self._connect_task.cancel()
 
     async def _connect(self) -> None:
         url = self._url
@@ -251,11 +269,9 @@ class ClientConnection(asyncio.Protocol):
             ssl_context = None
             if url.secure:
                 ssl_context = self._options.ssl or default_ssl_context()
-            await asyncio.wait_for(self._open(ssl_context), self._options.open_timeout)
+            await self._open(ssl_context)
         except asyncio.CancelledError:
             self._fail("the connection attempt was cancelled")
-        except asyncio.TimeoutError:
-            self._fail(f"the opening handshake timed out after {self._options.open_timeout} s")
         except _Failure as exc:
             self._fail(str(exc))
         except (OSError, ssl.SSLError) as exc:
@@ -263,6 +279,10 @@ class ClientConnection(asyncio.Protocol):
         except Exception as exc:  # never let an unexpected error hang the socket
             logger.exception("pyws: unexpected error while connecting to %s", url.href)
             self._fail(f"{type(exc).__name__}: {exc}")
+        finally:
+            if self._open_timer is not None:
+                self._open_timer.cancel()
+                self._open_timer = None
 
     async def _open(self, ssl_context: ssl.SSLContext | None) -> None:
         url = self._url
@@ -306,7 +326,7 @@ class ClientConnection(asyncio.Protocol):
         self._opened = True
         if not self._handshake.done():
             self._handshake.set_result(None)
-        self._loop.call_soon(self._owner._opened, selected, extensions)
+        self._owner._opened(selected, extensions)
 
     # -- receiving ----------------------------------------------------------------------
 
@@ -318,17 +338,25 @@ class ClientConnection(asyncio.Protocol):
         if writes:
             self._write(writes)
         if events:
-            if not self._opened:
-                first = events[0]
-                if isinstance(first, Response):
-                    try:
-                        self._handshake_done(first)
-                    except _Failure as exc:
-                        self._reject(exc)
-                        return
-                    events = events[1:]
-            if events:
-                self._frames(events)
+            # Listeners run from here: what they send is written once, at the end.
+            flush_was_scheduled = self._flush_scheduled
+            self._flush_scheduled = True
+            try:
+                if not self._opened:
+                    first = events[0]
+                    if isinstance(first, Response):
+                        try:
+                            self._handshake_done(first)
+                        except _Failure as exc:
+                            self._reject(exc)
+                            return
+                        events = events[1:]
+                if events:
+                    self._frames(events)
+            finally:
+                self._flush_scheduled = flush_was_scheduled
+                if self._outbox:
+                    self._flush()
         elif not self._opened and proto.handshake_exc is not None:
             self._reject(_Failure(f"the opening handshake failed: {proto.handshake_exc}"))
             return
@@ -347,9 +375,10 @@ class ClientConnection(asyncio.Protocol):
             self._transport.abort()
 
     def _frames(self, frames: list[Any]) -> None:
-        call_soon = self._loop.call_soon
         received = self._owner._received
         for frame in frames:
+            if self._finished or self._failed:
+                return  # a listener's close() while CONNECTING, or a failure: stop here
             opcode = frame.opcode
             if opcode is _OP_TEXT:
                 if frame.fin:
@@ -358,7 +387,7 @@ class ClientConnection(asyncio.Protocol):
                     except UnicodeDecodeError:
                         self._invalid_utf8()
                         return
-                    call_soon(received, text)
+                    received(text)
                 else:
                     self._fragment_text = True
                     self._decoder = _utf8_decoder()
@@ -366,7 +395,7 @@ class ClientConnection(asyncio.Protocol):
                         return
             elif opcode is _OP_BINARY:
                 if frame.fin:
-                    call_soon(received, frame.data)
+                    received(frame.data)
                 else:
                     self._fragment_text = False
                     self._fragments.append(frame.data)
@@ -375,7 +404,7 @@ class ClientConnection(asyncio.Protocol):
                     return
             elif opcode is _OP_CLOSE:
                 if self._proto.close_rcvd_then_sent:
-                    call_soon(self._owner._closing)
+                    self._owner._closing()
             # Ping and pong: websockets answered the ping already.
 
     def _fragment(self, data: bytes, fin: bool) -> bool:
@@ -393,7 +422,7 @@ class ClientConnection(asyncio.Protocol):
             parts, self._fragments = self._fragments, []
             message: str | bytes = "".join(parts) if self._fragment_text else b"".join(parts)  # type: ignore[arg-type]
             self._decoder = None
-            self._loop.call_soon(self._owner._received, message)
+            self._owner._received(message)
         return True
 
     def _invalid_utf8(self) -> None:
@@ -430,17 +459,17 @@ class ClientConnection(asyncio.Protocol):
         proto.receive_eof()
         received = proto.close_rcvd
         if self._failed:
-            self._finish(1006, "", False, True)
+            self._finish(1006, "", False, True, now=True)
         elif received is None:
             # A drop after open (or a closing handshake that timed out) is not a failure
             # of the connection: Chromium reports close 1006 without an error event.
             logger.info("WebSocket connection to '%s' closed abnormally: no close frame "
                         "was received%s", self._url.href, f" ({exc})" if exc else "")
-            self._finish(1006, "", False, False)
+            self._finish(1006, "", False, False, now=True)
         else:
             # Chromium: clean only if TCP then ended normally (a reset is not clean).
             self._finish(int(received.code), received.reason,
-                         proto.close_sent is not None and exc is None, False)
+                         proto.close_sent is not None and exc is None, False, now=True)
 
     # -- closing ------------------------------------------------------------------------
 
@@ -493,12 +522,21 @@ class ClientConnection(asyncio.Protocol):
             self._transport.abort()
         self._finish(1006, "", False, True)
 
-    def _finish(self, code: int, reason: str, was_clean: bool, failed: bool) -> None:
+    def _finish(self, code: int, reason: str, was_clean: bool, failed: bool,
+                now: bool = False) -> None:
+        """Report the end: ``now`` from a transport callback, else on the next turn (the
+        caller may be the user's close())."""
         if self._finished:
             return
         self._finished = True
         self._cancel_timer()
-        self._loop.call_soon(self._report_closed, code, reason, was_clean, failed)
+        if self._open_timer is not None:
+            self._open_timer.cancel()
+            self._open_timer = None
+        if now:
+            self._report_closed(code, reason, was_clean, failed)
+        else:
+            self._loop.call_soon(self._report_closed, code, reason, was_clean, failed)
 
     def _report_closed(self, code: int, reason: str, was_clean: bool, failed: bool) -> None:
         try:

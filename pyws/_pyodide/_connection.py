@@ -6,6 +6,9 @@ facade and papers over hosts that deviate from the browser:
 - Node 20's WebSocket (undici) fires ``error`` but never ``close`` for a refused
   connection, and leaves ``readyState`` at CONNECTING: pyws reports the ``close``
   (1006) itself.
+- Node's WebSocket drops data sent in the CLOSING state without counting it in
+  ``bufferedAmount``: pyws counts it (a browser's socket does, as the standard says; there
+  pyws hands every message to the host without reading ``readyState`` first).
 
 Handlers are four ``create_proxy`` proxies made once per socket and destroyed after
 the ``close`` event (never while one of them is running), so nothing leaks and no
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pyodide.ffi import JsException, create_proxy, to_js  # type: ignore[import-not-found,unused-ignore]
 
 from .._errors import from_dom_name
+from .._spec import to_usv
 from . import _probe
 
 if TYPE_CHECKING:
@@ -49,6 +53,9 @@ class JSConnection:
         self._failed = False
         self._finished = False
         self._in_call = False
+        self._discarded = 0
+        # Whether to check readyState before each send (see the module docstring).
+        self._count_discarded = _probe.host_kind() == "node"
         try:
             self._js = ws_class.new(url.href, to_js(list(protocols)))
         except JsException as exc:
@@ -65,7 +72,7 @@ class JSConnection:
 
     @property
     def buffered_amount(self) -> int:
-        return int(self._js.bufferedAmount)
+        return int(self._js.bufferedAmount) + self._discarded
 
     @property
     def closing(self) -> bool:
@@ -74,12 +81,18 @@ class JSConnection:
         return bool(self._js.readyState == _JS_CLOSING)
 
     def send_text(self, data: str) -> None:
+        if self._count_discarded and self._js.readyState == _JS_CLOSING:
+            self._discarded += len(to_usv(data).encode("utf-8"))
+            return
         try:
             self._js.send(data)
         except JsException as exc:
             raise _translate(exc) from None
 
     def send_binary(self, data: bytes) -> None:
+        if self._count_discarded and self._js.readyState == _JS_CLOSING:
+            self._discarded += len(data)
+            return
         try:
             # A Uint8Array, so the frame is binary (a bytes object would be sent as
             # the text "b'...'"); the host copies it before send() returns.

@@ -5,6 +5,7 @@ Each probe answers from what the host exposes, never from a user agent string.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import js as _js_module  # type: ignore[import-not-found,unused-ignore]
@@ -18,6 +19,7 @@ def _defined(name: str) -> bool:
     return bool(js.eval(f"typeof globalThis.{name} !== 'undefined'"))
 
 
+@functools.cache  # the host does not change under a running interpreter
 def host_kind() -> str:
     """"node", "worker" (a Web Worker) or "browser" (a page's main thread)."""
     if js.eval("typeof process !== 'undefined' && !!(process.versions && process.versions.node)"):
