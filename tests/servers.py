@@ -73,6 +73,12 @@ class BehaviourServer:
             return next((p for p in offered if p in accepted), None)
         return offered[0] if offered else None
 
+    def process_request(self, connection: ServerConnection, request: object) -> None:
+        # ?deflate=0: decline permessage-deflate for this connection (frames then reach
+        # the client exactly as sent, without the extension's decoding step).
+        if self._query(connection).get("deflate") == "0":
+            connection.protocol.available_extensions = []
+
     async def handler(self, connection: ServerConnection) -> None:
         path, query = self._path(connection), self._query(connection)
         try:
@@ -142,6 +148,7 @@ def running_server() -> Iterator[BehaviourServer]:
         stop = loop.create_future()
         # Accepts permessage-deflate, as most servers do, so its negotiation is tested.
         async with serve(server.handler, "127.0.0.1", 0, compression="deflate",
+                         process_request=server.process_request,
                          select_subprotocol=server.select_subprotocol,
                          max_size=None) as ws_server:
             server.port = list(ws_server.sockets)[0].getsockname()[1]

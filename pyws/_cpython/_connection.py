@@ -395,7 +395,9 @@ class ClientConnection(asyncio.Protocol):
                         return
             elif opcode is _OP_BINARY:
                 if frame.fin:
-                    received(frame.data)
+                    data = frame.data
+                    # websockets hands out the read buffer's bytearray: the user gets bytes.
+                    received(bytes(data) if type(data) is bytearray else data)
                 else:
                     self._fragment_text = False
                     self._fragments.append(frame.data)

@@ -40,7 +40,14 @@ async def text_and_binary_echo(server: str, refused: str) -> None:
 
 
 async def binary_type_blob_default(server: str, refused: str) -> None:
-    ws = WebSocket(server + "/echo")
+    await _binary_types(server + "/echo")
+    # Without permessage-deflate, frames reach pyws's CPython backend as read from the
+    # socket: the types must not change.
+    await _binary_types(server + "/echo?deflate=0")
+
+
+async def _binary_types(url: str) -> None:
+    ws = WebSocket(url)
     assert ws.binaryType == "blob"
     ws.binaryType = "nonsense"  # ignored silently, as in the browser
     assert ws.binaryType == "blob"
@@ -58,6 +65,7 @@ async def binary_type_blob_default(server: str, refused: str) -> None:
     ws.onmessage = on_message
     await asyncio.wait_for(done, 10)
     ws.close()
+    assert (ws.extensions == "") == url.endswith("deflate=0"), ws.extensions
     blob, raw = got
     assert isinstance(blob, pyws.Blob) and isinstance(blob, bytes) and blob == b"one", blob
     assert blob.size == 3 and blob.type == ""
