@@ -128,6 +128,8 @@ class Options:
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, object]) -> Options:
+        if not kwargs:
+            return _DEFAULT_OPTIONS
         names = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(kwargs) - names)
         if unknown:
@@ -139,6 +141,8 @@ class Options:
 
     def non_default(self) -> list[str]:
         """Names of the options set to something else than their default."""
+        if self is _DEFAULT_OPTIONS:
+            return []
         return [field.name for field in dataclasses.fields(self)
                 if getattr(self, field.name) != field.default]
 
@@ -160,6 +164,9 @@ class _Deferred:
         for key in ("base_url", "check_options", "connect", "run_blocking"):
             setattr(self, key, getattr(backend, key))
         return getattr(backend, attr)
+
+
+_DEFAULT_OPTIONS = Options()
 
 
 def _select() -> Backend:

@@ -138,17 +138,20 @@ class TrustedMessageEvent(_Trusted, MessageEvent):
 
     __slots__ = ()
 
+    # Fields a received message never changes, as class attributes: fewer stores per
+    # message (they shadow the slots, and stay read-only, as in the DOM).
+    type = "message"
+    bubbles = cancelable = defaultPrevented = False
+    lastEventId = ""
+    source = None
+    ports = ()
+
     def __init__(self, data: Any, origin: str) -> None:  # noqa: D107 - same fields as MessageEvent
-        self.type = "message"
         self.target = self.currentTarget = None
         self.timeStamp = (_monotonic() - _TIME_ORIGIN) * 1000.0
-        self.bubbles = self.cancelable = self.defaultPrevented = False
         self._stop = self._dispatching = False
         self.data = data
         self.origin = origin
-        self.lastEventId = ""
-        self.source = None
-        self.ports = ()
 
 
 class TrustedCloseEvent(_Trusted, CloseEvent):

@@ -128,13 +128,16 @@ def parse_url(url: object, base: str | None = None) -> WebSocketURL:
     )
 
 
+#: Stripped from both ends of a URL: C0 controls and space.
+_C0_OR_SPACE = "".join(chr(c) for c in range(0x21))
+
 #: A parsed URL: (scheme, username, password, host, port, path, query, fragment).
 _Parts = tuple[str, str, str, str, "int | None", str, "str | None", "str | None"]
 
 
 def _parse(url: str, base: str | None) -> _Parts | None:
     """The URL Standard's basic URL parser for special-scheme URLs (None = failure)."""
-    url = url.strip("".join(chr(c) for c in range(0x21)))
+    url = url.strip(_C0_OR_SPACE)
     url = url.replace("\t", "").replace("\n", "").replace("\r", "")
     match = _SCHEME_RE.match(url)
     if match and match.group(1).lower() in SPECIAL_SCHEMES:

@@ -10,8 +10,8 @@ facade and papers over hosts that deviate from the browser:
   ``bufferedAmount``: pyws counts it (a browser's socket does, as the standard says; there
   pyws hands every message to the host without reading ``readyState`` first).
 
-Handlers are four ``create_proxy`` proxies made once per socket and destroyed after
-the ``close`` event (never while one of them is running), so nothing leaks and no
+Handlers are two ``create_proxy`` proxies (one for ``message``, one for the other three
+events) made once per socket and destroyed after the ``close`` event (never while one of them is running), so nothing leaks and no
 "borrowed proxy was destroyed" error can happen. The JavaScript socket always uses
 binaryType "arraybuffer"; the facade applies the Python binaryType.
 """
@@ -35,6 +35,12 @@ __all__ = ["JSConnection"]
 
 _JS_CONNECTING = 0
 _JS_CLOSING = 2
+
+#: send() in one call across the FFI (a method lookup through the proxy costs as much as
+#: the call): false when ``count`` is set and the socket is CLOSING, where Node's socket
+#: would drop the data uncounted.
+_send: Any = _probe.js.Function(
+    "ws", "data", "count", "if (count && ws.readyState === 2) return false; ws.send(data); return true;")
 
 
 def _translate(exc: JsException) -> Exception:
@@ -61,14 +67,11 @@ class JSConnection:
         except JsException as exc:
             raise _translate(exc) from None
         self._js.binaryType = "arraybuffer"
-        self._proxies: tuple[Any, ...] = (
-            create_proxy(self._on_open),
-            create_proxy(self._on_message),
-            create_proxy(self._on_error),
-            create_proxy(self._on_close),
-        )
+        on_message, on_state = create_proxy(self._on_message), create_proxy(self._on_state)
+        self._proxies: tuple[Any, ...] = (on_message, on_state)
         js = self._js
-        js.onopen, js.onmessage, js.onerror, js.onclose = self._proxies
+        js.onmessage = on_message
+        js.onopen = js.onerror = js.onclose = on_state
 
     @property
     def buffered_amount(self) -> int:
@@ -81,22 +84,18 @@ class JSConnection:
         return bool(self._js.readyState == _JS_CLOSING)
 
     def send_text(self, data: str) -> None:
-        if self._count_discarded and self._js.readyState == _JS_CLOSING:
-            self._discarded += len(to_usv(data).encode("utf-8"))
-            return
         try:
-            self._js.send(data)
+            if not _send(self._js, data, self._count_discarded):
+                self._discarded += len(to_usv(data).encode("utf-8"))
         except JsException as exc:
             raise _translate(exc) from None
 
     def send_binary(self, data: bytes) -> None:
-        if self._count_discarded and self._js.readyState == _JS_CLOSING:
-            self._discarded += len(data)
-            return
         try:
             # A Uint8Array, so the frame is binary (a bytes object would be sent as
             # the text "b'...'"); the host copies it before send() returns.
-            self._js.send(to_js(data))
+            if not _send(self._js, to_js(data), self._count_discarded):
+                self._discarded += len(data)
         except JsException as exc:
             raise _translate(exc) from None
 
@@ -117,6 +116,15 @@ class JSConnection:
             self._in_call = False
 
     # -- JavaScript event handlers (each runs as a task of its own) ---------------
+
+    def _on_state(self, event: Any) -> None:
+        kind = event.type
+        if kind == "open":
+            self._on_open(event)
+        elif kind == "error":
+            self._on_error(event)
+        elif kind == "close":
+            self._on_close(event)
 
     def _on_open(self, event: Any) -> None:
         js = self._js

@@ -31,6 +31,9 @@ def host_kind() -> str:
 
 def websocket_class() -> Any:
     """The host's WebSocket constructor, or a RuntimeError that says what to do."""
+    global _websocket_class
+    if _websocket_class is not None:
+        return _websocket_class
     ws_class = getattr(js.globalThis, "WebSocket", None)
     if ws_class is None or not _defined("WebSocket"):
         if host_kind() == "node":
@@ -40,7 +43,11 @@ def websocket_class() -> Any:
                 "by default)."
             )
         raise RuntimeError("pyws: this JavaScript host has no WebSocket class.")
+    _websocket_class = ws_class
     return ws_class
+
+
+_websocket_class: Any = None  # found once: looking it up crosses the FFI twice
 
 
 def base_url() -> str | None:
