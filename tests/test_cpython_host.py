@@ -201,3 +201,20 @@ def test_sockets_left_open_when_asyncio_run_ends_are_closed_with_1001(behaviour_
     asyncio.run(main())
     assert events == [("close", 1001)]
     assert _record(behaviour_server, key)["code"] == 1001
+
+
+def test_the_script_host_follows_the_event_loop_policy(behaviour_server):
+    """A script that installs uvloop's policy gets its sockets on uvloop (pyws's own loops
+    come from asyncio.new_event_loop(), which follows the policy)."""
+    pytest.importorskip("uvloop", reason="uvloop is not installed (not on Windows)")
+    code = (
+        "import asyncio, uvloop, pyws\n"
+        "asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())\n"
+        f"ws = pyws.WebSocket('ws://127.0.0.1:{behaviour_server.port}/echo')\n"
+        "ws.onopen = lambda e: (print(type(asyncio.get_running_loop()).__module__), ws.send('hi'))\n"
+        "ws.onmessage = lambda e: (print(e.data), ws.close())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True,
+                          text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["uvloop", "hi"], done.stdout
