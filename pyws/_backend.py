@@ -39,8 +39,9 @@ class Owner(Protocol):
     def _opened(self, protocol: str, extensions: str) -> None:
         """The opening handshake succeeded."""
 
-    def _received(self, data: str | bytes) -> None:
-        """A whole message arrived: ``str`` for text, ``bytes`` for binary."""
+    def _received(self, data: str | bytes | bytearray) -> None:
+        """A whole message arrived: ``str`` for text, ``bytes`` or ``bytearray`` (which
+        the facade may keep: the backend lets go of it) for binary."""
 
     def _closing(self) -> None:
         """The server started the closing handshake."""

@@ -191,11 +191,15 @@ class WebSocket(EventTarget, AsyncMixin):
         self._extensions = extensions
         self._dispatch(TrustedEvent("open"))
 
-    def _received(self, data: str | bytes) -> None:
+    def _received(self, data: str | bytes | bytearray) -> None:
         if self._state is not OPEN:  # messages after close() are dropped
             return
-        if self._binary_type == "blob" and not isinstance(data, str):
-            data = Blob(data)
+        if not isinstance(data, str):
+            # One copy at most: a bytearray from the backend becomes the Blob or bytes.
+            if self._binary_type == "blob":
+                data = Blob(data)
+            elif type(data) is not bytes:
+                data = bytes(data)
         self._dispatch(TrustedMessageEvent(data, self._origin))
         if self._inbox is not None:
             self._queue_message(data)

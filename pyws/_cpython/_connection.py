@@ -395,9 +395,7 @@ class ClientConnection(asyncio.Protocol):
                         return
             elif opcode is _OP_BINARY:
                 if frame.fin:
-                    data = frame.data
-                    # websockets hands out the read buffer's bytearray: the user gets bytes.
-                    received(bytes(data) if type(data) is bytearray else data)
+                    received(frame.data)  # a bytearray: the facade makes it bytes or a Blob
                 else:
                     self._fragment_text = False
                     self._fragments.append(frame.data)
