@@ -118,7 +118,8 @@ class Options:
     origin: str | None = None
     #: TLS for ``wss://``: None = verified against the system trust store.
     ssl: _ssl.SSLContext | None = None  # checked by the CPython backend
-    #: Seconds for TCP + TLS + the opening handshake.
+    #: Seconds for the whole opening: waiting for another connection to the same server
+    #: to finish connecting (RFC 6455 4.1), the proxy, TCP, TLS and the opening handshake.
     open_timeout: float | None = 30.0
     #: Seconds to wait for the server's part of the closing handshake.
     close_timeout: float | None = 10.0
@@ -126,6 +127,11 @@ class Options:
     max_size: int | None = 64 * 2**20
     #: Offer permessage-deflate, as browsers do ("deflate"), or not (None).
     compression: str | None = "deflate"
+    #: HTTP proxy: True = from the environment (https_proxy for wss://, http_proxy for
+    #: ws://, all_proxy, no_proxy; loopback hosts never), a URL
+    #: "http://[user:password@]host:port" (or https://) for every connection, or
+    #: None/False = directly. Checked by the CPython backend (pyws/_cpython/_proxy.py).
+    proxy: str | bool | None = True
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, object]) -> Options:
@@ -138,6 +144,9 @@ class Options:
         options = cls(**kwargs)  # type: ignore[arg-type]
         if options.compression not in (None, "deflate"):
             raise ValueError('compression must be "deflate" or None')
+        if options.proxy is not None and not isinstance(options.proxy, (bool, str)):
+            raise TypeError("proxy must be a proxy URL (str), True (from the environment), "
+                            "or None/False (no proxy)")
         return options
 
     def non_default(self) -> list[str]:

@@ -1,6 +1,10 @@
 """Fixtures shared by the whole suite: the Pyodide runtimes (tests/pyodide_harness.py) and
 the real servers on 127.0.0.1 (tests/servers.py)."""
 
+import gc
+import logging
+import warnings
+
 import pytest
 from servers import running_server, unused_port
 
@@ -18,3 +22,30 @@ def behaviour_server():
 def refused_url():
     """A ws:// URL on 127.0.0.1 where nothing listens: connecting is refused."""
     return f"ws://127.0.0.1:{unused_port()}/"
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def no_leaks():
+    """After the test: no socket or transport left unclosed (ResourceWarning), and no
+    complaint from asyncio (a task or future whose exception nobody retrieved)."""
+    complaints = _Records()
+    logging.getLogger("asyncio").addHandler(complaints)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            yield
+            gc.collect()
+    finally:
+        logging.getLogger("asyncio").removeHandler(complaints)
+    leaks = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert not leaks, leaks
+    assert not complaints.records, [r.getMessage() for r in complaints.records]

@@ -172,11 +172,17 @@ def running_server() -> Iterator[BehaviourServer]:
 
 
 @contextmanager
-def tls_echo_server(ca: Any, *names: str) -> Iterator[int]:
+def tls_echo_server(ca: Any, *names: str, server_names: list[str | None] | None = None) -> Iterator[int]:
     """A wss:// echo server on 127.0.0.1 (its own loop and thread) whose certificate,
-    issued by the ``trustme`` CA ``ca``, names ``names``; yields its port."""
+    issued by the ``trustme`` CA ``ca``, names ``names``; yields its port. The server
+    name (SNI) of every TLS handshake is appended to ``server_names`` if given."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert(*names).configure_cert(context)
+    if server_names is not None:
+        def record(sslobj: Any, name: str | None, ctx: Any) -> None:
+            server_names.append(name)
+
+        context.sni_callback = record
     loop = asyncio.new_event_loop()
     ports: list[int] = []
     started = threading.Event()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ssl
 from typing import TYPE_CHECKING
 
+from . import _proxy
 from ._blocking import run_blocking
 from ._connection import ClientConnection
 
@@ -34,6 +35,8 @@ class _CPythonBackend:
                     raise TypeError("headers must map str to str")
                 if any(ch in name + value for ch in "\r\n\0"):
                     raise ValueError(f"header {name!r} contains a line break or NUL")
+        if isinstance(options.proxy, str):
+            _proxy.parse(options.proxy)  # ValueError for an unusable URL (SOCKS included)
 
     def connect(self, owner: Owner, url: WebSocketURL, protocols: tuple[str, ...],
                 options: Options) -> ClientConnection:

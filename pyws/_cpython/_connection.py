@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import codecs
 import collections
-import ipaddress
 import logging
 import ssl
 import sys
@@ -33,7 +32,8 @@ from websockets.uri import WebSocketURI
 
 from .._spec import to_usv
 from .._version import __version__
-from . import _host
+from . import _dial, _host
+from ._dial import default_ssl_context
 from ._protocol import INVALID_UTF8_TEXT, BrowserClientProtocol, BrowserDeflateFactory
 
 if TYPE_CHECKING:
@@ -47,8 +47,6 @@ logger = logging.getLogger("pyws")
 #: Seconds to wait for the server to close TCP once both close frames are exchanged
 #: (Chromium's kUnderlyingConnectionCloseTimeout).
 TCP_CLOSE_TIMEOUT = 2.0
-#: Happy Eyeballs (RFC 8305) delay between address families, as browsers do.
-HAPPY_EYEBALLS_DELAY = 0.25
 
 USER_AGENT = f"pyws/{__version__} Python/{sys.version_info.major}.{sys.version_info.minor}"
 
@@ -56,24 +54,6 @@ _OP_TEXT, _OP_BINARY, _OP_CONT, _OP_CLOSE = Opcode.TEXT, Opcode.BINARY, Opcode.C
 _OPEN = State.OPEN
 _utf8_decoder = codecs.getincrementaldecoder("utf-8")
 _get_ident = threading.get_ident
-
-_default_ssl: ssl.SSLContext | None = None
-
-
-def default_ssl_context() -> ssl.SSLContext:
-    """System trust store, hostname checking (created once: loading CAs is slow)."""
-    global _default_ssl
-    if _default_ssl is None:
-        _default_ssl = ssl.create_default_context()
-    return _default_ssl
-
-
-def _is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 class _Failure(Exception):
@@ -285,20 +265,11 @@ class ClientConnection(asyncio.Protocol):
                 self._open_timer = None
 
     async def _open(self, ssl_context: ssl.SSLContext | None) -> None:
-        url = self._url
-        extra: dict[str, Any] = {}
-        if not _is_ip_literal(url.connect_host) and isinstance(self._loop, asyncio.BaseEventLoop):
-            # A name may resolve to several addresses; uvloop has no such option.
-            extra["happy_eyeballs_delay"] = HAPPY_EYEBALLS_DELAY
-        await self._loop.create_connection(
-            lambda: self,
-            url.connect_host,
-            url.port,
-            ssl=ssl_context,
-            server_hostname=url.connect_host if ssl_context is not None else None,
-            **extra,
-        )
-        await self._handshake
+        # Reaching the server (a proxy tunnel, or RFC 6455 4.1's one-connection-at-a-time
+        # endpoint lock, held until the handshake is over; Happy Eyeballs; TLS) is
+        # _dial's: it calls connection_made() on this protocol.
+        async with _dial.connected(self, self._url, ssl_context, self._options, USER_AGENT):
+            await self._handshake
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport = cast(asyncio.Transport, transport)

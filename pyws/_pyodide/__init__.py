@@ -26,6 +26,7 @@ _UNSUPPORTED = {
     "close_timeout": "the host decides how long the closing handshake may take",
     "max_size": "the host decides how large a message may be",
     "compression": "the host negotiates permessage-deflate itself",
+    "proxy": "the host decides whether to use a proxy (the browser's settings, Node's own)",
 }
 
 

@@ -61,7 +61,8 @@ async def host_reports_its_kind(server: str, refused: str) -> str:
 
 
 async def unsupported_options_are_refused(server: str, refused: str) -> None:
-    for option, value in (("headers", {"A": "b"}), ("compression", None), ("max_size", 1)):
+    for option, value in (("headers", {"A": "b"}), ("compression", None), ("max_size", 1),
+                          ("proxy", "http://127.0.0.1:3128"), ("proxy", None), ("proxy", False)):
         try:
             WebSocket(server + "/echo", **{option: value})
         except TypeError as exc:
@@ -70,8 +71,20 @@ async def unsupported_options_are_refused(server: str, refused: str) -> None:
             raise AssertionError(f"option {option} was accepted")
 
 
+
+async def the_default_proxy_setting_is_the_hosts(server: str, refused: str) -> None:
+    # proxy=True (the default: "from the environment" on CPython) means "the host's" here:
+    # it must not make sockets fail.
+    ws = WebSocket(server + "/echo", proxy=True)
+    trace = Trace(ws)
+    await trace.wait_for("open")
+    ws.close()
+    await trace.closed()
+
+
 SCENARIOS = [
     "handler_proxies_are_destroyed_after_close",
     "bytes_go_out_as_binary_frames",
     "unsupported_options_are_refused",
+    "the_default_proxy_setting_is_the_hosts",
 ]
