@@ -11,7 +11,8 @@ base URL and runs the same from CPython, Node and Chromium:
 ``/report?id=ID``          send the record of ID as JSON text (waits up to 5 s for it)
 ``/messages?n=N``          send N text messages "0".."N-1", then close with 1000
 ``/headers``               send the request's headers as a JSON object (lower-case
-                           names), then close with 1000
+                           names; ``?raw=1``: a list of [name, value] pairs, as sent),
+                           then close with 1000
 ``/stall?id=ID``           stop reading from the client until ``/resume?id=ID`` connects,
                            then echo
 ``/resume?id=ID``          resume reading on the stalled connection ID, then close
@@ -126,8 +127,9 @@ class BehaviourServer:
                 await connection.close()
             elif path == "/headers":
                 assert connection.request is not None
-                await connection.send(json.dumps(
-                    {name.lower(): value for name, value in connection.request.headers.raw_items()}))
+                raw = list(connection.request.headers.raw_items())
+                await connection.send(json.dumps(raw if query.get("raw") else
+                                                 {name.lower(): value for name, value in raw}))
                 await connection.close()
             else:
                 await connection.close(4404, f"no such path {path}")

@@ -4,7 +4,7 @@ Against real servers (websockets' own, on 127.0.0.1) that hold the opening hands
 of ``/gate?id=ID`` until the test releases it, and record when every TCP connection
 arrives. What Chromium does, and so pyws (tools/chromium_endpoint_lock.py measures it):
 a second connection to the same address and port opens its TCP connection only once
-the first is OPEN or has failed (plus 10 ms), whatever name it uses; another port is
+the first is OPEN or has failed, whatever name it uses; another port is
 not held up; the wait counts towards the open timeout.
 """
 
@@ -285,8 +285,6 @@ def test_waiters_go_in_order(gates: GateServer) -> None:
         gates.release("order")
         await asyncio.gather(first.closed, *(w.closed for w in rest))
         assert gates.requests == ["/gate?id=order", "/echo?n=0", "/echo?n=1", "/echo?n=2"]
-        spacing = [b[0] - a[0] for a, b in zip(gates.arrivals, gates.arrivals[1:])]
-        assert all(gap >= 0.009 for gap in spacing[1:]), spacing  # 10 ms between unlocks
 
     run(main)
 

@@ -6,6 +6,7 @@ the loop host that gives plain scripts the browser's event-loop model (:mod:`._h
 
 from __future__ import annotations
 
+import re
 import ssl
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,22 @@ if TYPE_CHECKING:
     from .._spec import WebSocketURL
 
 __all__ = ["backend"]
+
+
+#: RFC 9110 section 5.6.2: a header name is a token.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: Headers of the opening handshake itself (lower-case): set by pyws, or by another
+#: argument. The others (User-Agent and Host included) replace pyws's value if given.
+_HANDSHAKE_HEADERS = {
+    "upgrade": "the WebSocket handshake sets it",
+    "connection": "the WebSocket handshake sets it",
+    "sec-websocket-key": "the WebSocket handshake sets it",
+    "sec-websocket-version": "the WebSocket handshake sets it",
+    "sec-websocket-accept": "the WebSocket handshake sets it",
+    "sec-websocket-extensions": "use the compression option",
+    "sec-websocket-protocol": "use the protocols argument",
+    "origin": "use the origin option",
+}
 
 
 class _CPythonBackend:
@@ -35,6 +52,11 @@ class _CPythonBackend:
                     raise TypeError("headers must map str to str")
                 if any(ch in name + value for ch in "\r\n\0"):
                     raise ValueError(f"header {name!r} contains a line break or NUL")
+                if not _TOKEN.fullmatch(name):
+                    raise ValueError(f"header name {name!r} is not an HTTP token")
+                why = _HANDSHAKE_HEADERS.get(name.lower())
+                if why is not None:
+                    raise ValueError(f"header {name!r} cannot be set: {why}")
         if isinstance(options.proxy, str):
             _proxy.parse(options.proxy)  # ValueError for an unusable URL (SOCKS included)
 

@@ -280,6 +280,8 @@ class ClientConnection(asyncio.Protocol):
         headers = request.headers
         headers["User-Agent"] = USER_AGENT
         for name, value in (self._options.headers or {}).items():
+            if name in headers:  # replace (Host, User-Agent), never send it twice
+                del headers[name]
             headers[name] = value
         self._proto.send_request(request)
         self._write(self._proto.data_to_send())
