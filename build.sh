@@ -2,7 +2,8 @@
 # Build and test pyws offline (PyPI, npm and Debian apt are the only network it needs).
 #
 #   ./build.sh setup          idempotent: Debian chromium + chromium-driver if missing,
-#                             .venv with `pip install -e '.[test]'`, `npm ci` in js/
+#                             .venv with `pip install -e '.[test]'`, `npm ci` in js/, the
+#                             Autobahn|Testsuite fuzzing server (compliance/setup.sh, cached)
 #   ./build.sh dist           wheel -> build/wheels; build/pyodide-dist = Pyodide core files
 #                             + wheels + generated pyodide-lock.json; build/pyscript-site and
 #                             build/jupyterlite-site (demo/pyscript, demo/jupyterlite; offline)
@@ -10,6 +11,9 @@
 #   ./build.sh demo [ARGS]    setup, dist, then demo/run.py ARGS
 #   ./build.sh bench [ARGS]   setup, dist, .venv-bench (bench/requirements.txt + pyws -e), then
 #                             bench/run.py ARGS (--quick: under 2 minutes; full: under 15)
+#   ./build.sh compliance [ARGS]  .venv + the fuzzing server, then compliance/run.py ARGS:
+#                             Autobahn|Testsuite against pyws (all 517 cases, 12-14 min;
+#                             --quick: without 12.*/13.*, ~20 s); docs/compliance.md
 #
 # Environment: PYWS_PYODIDE_KINDS=node,chrome,chrome-worker (the Pyodide runtimes the tests
 # use; default all three). Extra wheels for Pyodide (e.g. what run_in_pyodide needs) can be
@@ -119,12 +123,21 @@ setup_node_versions() {
     fi
 }
 
+# The Autobahn|Testsuite fuzzing server (Python 2.7) for compliance/ and
+# tests/test_compliance.py: under ${XDG_CACHE_HOME:-~/.cache}/pyws-autobahn
+# (PYWS_AUTOBAHN_ROOT overrides), shared by every checkout; a no-op once set up.
+setup_compliance() {
+    "$ROOT/compliance/setup.sh" \
+        || die "compliance/setup.sh failed (the Autobahn fuzzing server)"
+}
+
 cmd_setup() {
     setup_browser
     check_node
     setup_venv
     setup_node_modules
     setup_node_versions
+    setup_compliance
 }
 
 cmd_dist() {
@@ -300,7 +313,13 @@ cmd_bench() {
     exec "$BENCH_VENV/bin/python" bench/run.py "$@"
 }
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+cmd_compliance() {
+    setup_venv
+    setup_compliance
+    exec "$PY" compliance/run.py "$@"
+}
+
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 
 sub="${1:-}"
 [ $# -gt 0 ] && shift
@@ -310,6 +329,7 @@ case "$sub" in
     test) cmd_test "$@" ;;
     demo) cmd_demo "$@" ;;
     bench) cmd_bench "$@" ;;
+    compliance) cmd_compliance "$@" ;;
     -h|--help|help) usage ;;
     *) usage >&2; exit 2 ;;
 esac
