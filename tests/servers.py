@@ -165,11 +165,13 @@ def running_server() -> Iterator[BehaviourServer]:
 
 
 @contextmanager
-def tls_echo_server(ca: Any, *names: str) -> Iterator[int]:
+def tls_echo_server(ca: Any, *names: str, not_before: Any = None,
+                    not_after: Any = None) -> Iterator[int]:
     """A wss:// echo server on 127.0.0.1 (its own loop and thread) whose certificate,
-    issued by the ``trustme`` CA ``ca``, names ``names``; yields its port."""
+    issued by the ``trustme`` CA ``ca``, names ``names`` (valid from ``not_before`` to
+    ``not_after``, datetimes, if given); yields its port."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert(*names).configure_cert(context)
+    ca.issue_cert(*names, not_before=not_before, not_after=not_after).configure_cert(context)
     loop = asyncio.new_event_loop()
     ports: list[int] = []
     started = threading.Event()
