@@ -24,6 +24,8 @@ A script is a JSON-able dict::
                  client offered it) or any string, sent as the header value
 ``headers``      extra ``[name, value]`` pairs
 ``stall``        true: read the request, signal "request", never answer
+``trickle``      seconds: write the response one byte at a time, this long between bytes
+                 (stops when the client goes away)
 ``raw``          a str sent instead of the whole response (then the steps run)
 
 ``steps``, run in order once the handshake is answered (frames are built here, so they
@@ -41,13 +43,28 @@ can be invalid on purpose; text is UTF-8, ``{"hex": ...}`` is raw bytes):
 ``["wait_messages", n]``      wait until the client has sent n data messages
 ``["echo_close"]``            send back the client's close frame payload as received
 ``["signal", name]``          tell the scenario's control socket ``name`` (below)
+``["header", opcode, length, {opts}]``  a frame header alone, declaring ``length``
+                              payload bytes (any, up to 2**64-1); nothing follows
+``["flood", op, count, size]`` ``count`` frames of opcode name ``op`` ("ping", ...) with
+                              ``size``-byte payloads, as fast as the client reads
+``["endless", kind, size]``   until the client goes away (bounded by ENDLESS seconds):
+                              "payload" streams zero bytes (after a ``header`` step: an
+                              endless message), "fragments" sends a non-final binary frame
+                              then non-final continuation frames of ``size`` bytes
+``["stop_reading"]``          stop reading from the client (its data piles up in the
+                              kernel buffers: a server that ignores pongs and close frames)
+``["resume_reading"]``        read again
+``["wait_pong", s]``          wait (up to 10 s) for a pong whose payload is s
+``["sleep", s]``              wait s seconds
 ``["drop"]``                  close TCP now, no close frame (FIN)
 ``["reset"]``                 abort TCP with RST (SO_LINGER 0)
 ``["end"]``                   close TCP now (after a close handshake)
 
 ``tail`` says what happens after the steps: "serve" (default) echoes data messages,
 answers the client's close frame by echoing it, and closes TCP once both close frames
-are exchanged; "hold" waits (up to 6 s) for the client to close TCP.
+are exchanged; "hold" waits (up to 6 s) for the client to close TCP. A test may end a connection at any
+time with :meth:`ScriptedServer.abort` (TCP reset), e.g. one whose server stopped reading
+and so cannot see the client go.
 
 Any other path gets a plain, correct server (the default handshake and tail, nothing
 recorded): the argument table's valid URLs connect there.
@@ -59,8 +76,8 @@ so a scenario can act on it without sleeping.
 
 Records: :meth:`ScriptedServer.record` returns, per cid, the request (path, headers), the
 client's data messages (text, or ``{"hex"}``), its close frame (``{"code", "reason"}``,
-``{"code": None}`` for an empty one, None if it sent none), every frame's opcode, and
-whether the client closed TCP (``eof``).
+``{"code": None}`` for an empty one, None if it sent none), every frame's opcode (and the
+payload of pings and pongs, hex), and whether the client closed TCP (``eof``).
 """
 
 from __future__ import annotations
@@ -84,6 +101,7 @@ OPCODES = {"cont": 0, "text": 1, "binary": 2, "close": 8, "ping": 9, "pong": 10}
 OPNAMES = {v: k for k, v in OPCODES.items()}
 WAIT = 10.0  # bound of every wait of a script step
 HOLD = 6.0  # bound of the "hold" tail (longer than the 5 s a scenario gives a hanging client)
+ENDLESS = 30.0  # bound of an "endless" step (so a client that never gives up cannot pin the server)
 
 
 def accept_key(key: str) -> str:
@@ -118,6 +136,22 @@ def build_frame(opcode: int, payload: bytes, *, fin: bool = True, rsv1: bool = F
     return header + payload
 
 
+def build_header(opcode: int, length: int, *, fin: bool = True, rsv1: bool = False,
+                 rsv2: bool = False, rsv3: bool = False, mask: bool = False) -> bytes:
+    """A frame header alone, declaring ``length`` payload bytes (the payload is up to the
+    caller: an endless message, a truncated frame...)."""
+    head = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | (0x20 if rsv2 else 0) | \
+        (0x10 if rsv3 else 0) | (opcode & 0x0F)
+    mask_bit = 0x80 if mask else 0
+    if length < 126:
+        header = struct.pack("!BB", head, mask_bit | length)
+    elif length < 2**16:
+        header = struct.pack("!BBH", head, mask_bit | 126, length)
+    else:
+        header = struct.pack("!BBQ", head, mask_bit | 127, length)
+    return header + (b"\x37\xfa\x21\x3d" if mask else b"")
+
+
 class _Connection:
     """One scripted connection: its record and the state the steps look at."""
 
@@ -142,6 +176,11 @@ class _Connection:
     def write(self, data: bytes) -> None:
         if not self.writer.is_closing():
             self.writer.write(data)
+
+    @property
+    def gone(self) -> bool:
+        """The client went away (or the test aborted the connection)."""
+        return self.writer.is_closing() or self.reader.at_eof()
 
     def frame(self, opcode: int, payload: bytes, opts: dict[str, Any]) -> None:
         rsv1 = bool(opts.get("rsv1"))
@@ -183,9 +222,11 @@ class _Connection:
                 data = await self.reader.readexactly(length)
                 if masked:
                     data = bytes(b ^ key[i % 4] for i, b in enumerate(data))
-                record["frames"].append({"op": OPNAMES.get(opcode, opcode), "fin": bool(fin),
-                                         "rsv1": bool(rsv1), "masked": bool(masked),
-                                         "length": length})
+                entry = {"op": OPNAMES.get(opcode, opcode), "fin": bool(fin),
+                         "rsv1": bool(rsv1), "masked": bool(masked), "length": length}
+                if opcode in (9, 10):  # ping, pong: their payload too
+                    entry["data"] = data.hex()
+                record["frames"].append(entry)
                 if opcode in (1, 2):
                     fragments, message_op, message_compressed = [data], opcode, bool(rsv1)
                 elif opcode == 0:
@@ -244,6 +285,7 @@ class ScriptedServer:
         self._signal_writers: dict[str, asyncio.StreamWriter] = {}
         self._lock = threading.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._connections: dict[str, _Connection] = {}
 
     # -- the test's side ------------------------------------------------------------------
 
@@ -268,6 +310,25 @@ class ScriptedServer:
 
     def url(self, cid: str) -> str:
         return f"ws://127.0.0.1:{self.port}/s/{cid}"
+
+    def abort(self, cid: str) -> None:
+        """End connection ``cid`` now with a TCP reset, wherever its script is (a server
+        that stopped reading cannot see its client go: the test ends it)."""
+        assert self.loop is not None
+
+        def abort() -> None:
+            conn = self._connections.get(cid)
+            if conn is not None and not conn.writer.is_closing():
+                _reset(conn.writer)
+
+        self.loop.call_soon_threadsafe(abort)
+
+    def forget(self, cid: str) -> None:
+        """Drop what the server keeps for ``cid`` (long fuzz runs register many)."""
+        with self._lock:
+            self._scripts.pop(cid, None)
+            self._records.pop(cid, None)
+            self._done.pop(cid, None)
 
     # -- serving ------------------------------------------------------------------------------
 
@@ -369,14 +430,50 @@ class ScriptedServer:
                 pass
             record["eof"] = True
             return
-        if not self._answer(conn, hs, headers):
-            await writer.drain()
-            return
+        if cid:
+            self._connections[cid] = conn
+        try:
+            response, continues = self._answer(conn, hs, headers)
+            if hs.get("trickle"):
+                if not await self._trickle(conn, response, float(hs["trickle"])):
+                    return
+            else:
+                conn.write(response)
+            if not continues:
+                await writer.drain()
+                return
+            await self._run(conn, script)
+        finally:
+            if self._connections.get(cid) is conn:
+                del self._connections[cid]
+
+    async def _trickle(self, conn: _Connection, response: bytes, interval: float) -> bool:
+        """Write ``response`` one byte at a time; False if the client went away first."""
+        for i in range(len(response)):
+            if conn.gone:
+                break
+            conn.write(response[i:i + 1])
+            try:
+                await conn.writer.drain()
+            except ConnectionError:
+                break
+            if i + 1 < len(response):
+                await asyncio.sleep(interval)
+        else:
+            return True
+        conn.record["eof"] = True
+        return False
+
+    async def _run(self, conn: _Connection, script: dict[str, Any]) -> None:
+        writer = conn.writer
         reading = asyncio.ensure_future(conn.read_frames())
         try:
-            ended = await self._steps(conn, script.get("steps", []))
-            if not ended:
-                await self._tail(conn, script.get("tail", "serve"))
+            try:
+                ended = await self._steps(conn, script.get("steps", []))
+                if not ended:
+                    await self._tail(conn, script.get("tail", "serve"))
+            except ConnectionError:  # the client (or the test) ended it mid-step
+                pass
         finally:
             if not writer.is_closing():
                 writer.close()
@@ -385,20 +482,19 @@ class ScriptedServer:
             except TimeoutError:
                 reading.cancel()
 
-    def _answer(self, conn: _Connection, hs: dict[str, Any], headers: list[tuple[str, str]]) -> bool:
-        """Write the handshake response; False if the connection ends with it."""
+    def _answer(self, conn: _Connection, hs: dict[str, Any],
+                headers: list[tuple[str, str]]) -> tuple[bytes, bool]:
+        """The handshake response, and False if the connection ends with it."""
         get = {n.lower(): v for n, v in reversed(headers)}
         if "raw" in hs:
-            conn.write(hs["raw"].encode("latin-1"))
-            return True
+            return hs["raw"].encode("latin-1"), True
         status = int(hs.get("status", 101))
         if status != 101:
             lines = [f"HTTP/1.1 {status} {hs.get('reason', 'Nope')}", "Content-Length: 0",
                      "Connection: close"]
             if "location" in hs:
                 lines.append(f"Location: {hs['location']}")
-            conn.write(("\r\n".join(lines) + "\r\n\r\n").encode())
-            return False
+            return ("\r\n".join(lines) + "\r\n\r\n").encode(), False
         lines = ["HTTP/1.1 101 Switching Protocols"]
         if hs.get("upgrade", "websocket") is not None:
             lines.append(f"Upgrade: {hs.get('upgrade', 'websocket')}")
@@ -425,8 +521,7 @@ class ScriptedServer:
             conn.no_context_takeover = "server_no_context_takeover" in extensions
         for name, value in hs.get("headers", []):
             lines.append(f"{name}: {value}")
-        conn.write(("\r\n".join(lines) + "\r\n\r\n").encode())
-        return True
+        return ("\r\n".join(lines) + "\r\n\r\n").encode(), True
 
     async def _steps(self, conn: _Connection, steps: list[list[Any]]) -> bool:
         """Run the steps; True if the connection is over (no tail)."""
@@ -447,6 +542,30 @@ class ScriptedServer:
                 conn.close_sent = True
             elif op == "raw":
                 conn.write(bytes.fromhex(args[0]))
+            elif op == "header":
+                conn.write(build_header(int(args[0]), int(args[1]), fin=opts.get("fin", True),
+                                        rsv1=bool(opts.get("rsv1")), mask=bool(opts.get("mask"))))
+            elif op == "flood":
+                frame = build_frame(OPCODES[args[0]], b"p" * int(args[2]))
+                for i in range(int(args[1])):
+                    conn.write(frame)
+                    if i % 256 == 255:
+                        await conn.writer.drain()  # at the pace the client reads
+                    if conn.gone:
+                        return True
+            elif op == "endless":
+                if not await self._endless(conn, args[0], int(args[1])):
+                    return True
+            elif op == "stop_reading":
+                conn.writer.transport.pause_reading()  # type: ignore[attr-defined]
+            elif op == "resume_reading":
+                conn.writer.transport.resume_reading()  # type: ignore[attr-defined]
+            elif op == "wait_pong":
+                hexed = _payload(args[0]).hex()
+                await conn.wait_until(lambda: conn.eof or any(
+                    f["op"] == "pong" and f.get("data") == hexed for f in conn.record["frames"]))
+            elif op == "sleep":
+                await asyncio.sleep(float(args[0]))
             elif op == "wait_close":
                 await conn.wait_until(lambda: conn.close_frame is not None or conn.eof)
             elif op == "wait_messages":
@@ -463,9 +582,7 @@ class ScriptedServer:
                 conn.writer.close()
                 return True
             elif op == "reset":
-                sock = conn.writer.get_extra_info("socket")
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                conn.writer.transport.abort()
+                _reset(conn.writer)
                 return True
             elif op == "end":
                 await conn.writer.drain()
@@ -473,6 +590,22 @@ class ScriptedServer:
                 return True
             else:
                 raise ValueError(f"unknown step {op!r}")
+            await conn.writer.drain()
+        return False
+
+    async def _endless(self, conn: _Connection, kind: str, size: int) -> bool:
+        """Send forever (until the client goes away, at most ENDLESS s); False when the
+        connection is over."""
+        if kind == "payload":
+            chunk = bytes(size)
+        elif kind == "fragments":
+            conn.write(build_frame(2, bytes(size), fin=False))
+            chunk = build_frame(0, bytes(size), fin=False)
+        else:
+            raise ValueError(f"unknown endless kind {kind!r}")
+        deadline = asyncio.get_running_loop().time() + ENDLESS
+        while not conn.gone and asyncio.get_running_loop().time() < deadline:
+            conn.write(chunk)
             await conn.writer.drain()
         return False
 
@@ -504,9 +637,24 @@ class ScriptedServer:
         await conn.writer.drain()
 
 
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Abort TCP with RST (SO_LINGER 0)."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+    writer.transport.abort()
+
+
 @contextmanager
-def running_scripted_server() -> Iterator[ScriptedServer]:
-    """Run a :class:`ScriptedServer` on 127.0.0.1 in a thread of its own."""
+def running_scripted_server(rcvbuf: int | None = None) -> Iterator[ScriptedServer]:
+    """Run a :class:`ScriptedServer` on 127.0.0.1 in a thread of its own. ``rcvbuf``: the
+    SO_RCVBUF of every connection (set on the listening socket, so each connection
+    advertises a small window from the start: a client's unread output then piles up in
+    the client. Shrinking it on an open connection instead makes Linux drop the client's
+    segments, ACKs included, and the server's own sending stalls)."""
     server = ScriptedServer()
     loop = asyncio.new_event_loop()
     server.loop = loop
@@ -516,7 +664,11 @@ def running_scripted_server() -> Iterator[ScriptedServer]:
     async def main() -> None:
         nonlocal stop
         stop = loop.create_future()
-        tcp = await asyncio.start_server(server.handle, "127.0.0.1", 0, limit=2**20)
+        sock = socket.socket()
+        if rcvbuf is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.bind(("127.0.0.1", 0))
+        tcp = await asyncio.start_server(server.handle, sock=sock, limit=2**20)
         server.port = tcp.sockets[0].getsockname()[1]
         started.set()
         await stop

@@ -174,12 +174,14 @@ def running_server() -> Iterator[BehaviourServer]:
 
 
 @contextmanager
-def tls_echo_server(ca: Any, *names: str, server_names: list[str | None] | None = None) -> Iterator[int]:
+def tls_echo_server(ca: Any, *names: str, server_names: list[str | None] | None = None,
+                    not_before: Any = None, not_after: Any = None) -> Iterator[int]:
     """A wss:// echo server on 127.0.0.1 (its own loop and thread) whose certificate,
-    issued by the ``trustme`` CA ``ca``, names ``names``; yields its port. The server
-    name (SNI) of every TLS handshake is appended to ``server_names`` if given."""
+    issued by the ``trustme`` CA ``ca``, names ``names`` (valid from ``not_before`` to
+    ``not_after``, datetimes, if given); yields its port. The server name (SNI) of every
+    TLS handshake is appended to ``server_names`` if given."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert(*names).configure_cert(context)
+    ca.issue_cert(*names, not_before=not_before, not_after=not_after).configure_cert(context)
     if server_names is not None:
         def record(sslobj: Any, name: str | None, ctx: Any) -> None:
             server_names.append(name)

@@ -410,6 +410,28 @@ class ClientConnection(asyncio.Protocol):
         if self._transport is not None:
             self._transport.close()
 
+    # -- flow control (hostile servers) ----------------------------------------------------
+
+    def pause_writing(self) -> None:
+        """The transport's buffer passed its high-water mark: the server is not reading
+        what we write. Pings are then answered once, for the latest, when it reads again
+        (:attr:`BrowserClientProtocol.pongs_paused`), so a server that floods pings and
+        never reads cannot grow the buffer without bound. Reading goes on: pausing it
+        could deadlock a server that stops reading while its own writes are blocked."""
+        self._proto.pongs_paused = True
+
+    def resume_writing(self) -> None:
+        """The buffer fell to its low-water mark: answer the latest ping (next turn, not
+        from inside the transport's own callback)."""
+        self._proto.pongs_paused = False
+        if self._proto.pending_pong is not None:
+            self._loop.call_soon(self._send_pending_pong)
+
+    def _send_pending_pong(self) -> None:
+        proto = self._proto
+        if not proto.pongs_paused and self._transport is not None and proto.send_pending_pong():
+            self._write(proto.data_to_send())
+
     def eof_received(self) -> bool | None:
         self._proto.receive_eof()
         self._write(self._proto.data_to_send())

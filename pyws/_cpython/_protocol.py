@@ -15,6 +15,13 @@ Chromium, checked by tests/test_parity.py against Chromium's own WebSocket:
 - **The close frame sent when the server breaks the protocol** carries Chromium's code
   and reason (1002 and "Invalid reserved bit", "Unknown opcode", ...), so the server sees
   the same thing from pyws as from a browser.
+- **Pings after the client's close frame** are not answered (Chromium ignores pings once
+  it has sent its close frame; websockets answers them).
+- **Pongs while the server does not read** (the connection's transport is above its
+  high-water mark, :attr:`BrowserClientProtocol.pongs_paused`): only the latest ping is
+  answered, once the server reads again, as RFC 6455 section 5.5.3 allows. A server that
+  floods pings and never reads cannot make the client's buffer grow without bound
+  (websockets, and Chromium, queue a pong per ping).
 - **permessage-deflate with client_max_window_bits=8** is accepted and compressed with a
   window of 9 bits, as Chromium does (zlib cannot compress with 8; with 9 its
   back-references stay within 250 bytes, which a window of 8 decodes). websockets
@@ -73,6 +80,19 @@ class BrowserClientProtocol(ClientProtocol):
 
     #: Set when anything arrived after the server's close frame.
     data_after_close = False
+    #: Set by the connection while the server does not read (its transport paused
+    #: writing): pings are then not answered at once; the latest one waits here.
+    pongs_paused = False
+    pending_pong: bytes | None = None
+
+    def send_pending_pong(self) -> bool:
+        """Answer the ping that arrived while pongs were paused, if any (and if still
+        OPEN); True if a pong is now in :meth:`data_to_send`."""
+        data, self.pending_pong = self.pending_pong, None
+        if data is None or self.state is not State.OPEN:
+            return False
+        self.send_pong(data)
+        return True
 
     def fail(self, code: CloseCode | int, reason: str = "") -> None:
         # Called by parse() from inside its ``except`` clause: translate the error.
@@ -84,6 +104,12 @@ class BrowserClientProtocol(ClientProtocol):
         super().fail(code, reason)
 
     def recv_frame(self, frame: Frame) -> None:
+        if frame.opcode is Opcode.PING and (self.pongs_paused or self.state is not State.OPEN):
+            # Not answered now: paused (the latest waits), or our close frame is out.
+            if self.state is State.OPEN:
+                self.pending_pong = bytes(frame.data)
+            self.events.append(frame)
+            return
         if frame.opcode is not Opcode.CLOSE:
             super().recv_frame(frame)
             return
