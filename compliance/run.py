@@ -12,10 +12,9 @@ reports (DIR/reports/clients/index.html); DIR defaults to build/compliance/<time
 with build/compliance/latest-<kind> pointing at the last one.
 
 Exit status: 0 every offered case has a result and each is OK, NON-STRICT or
-INFORMATIONAL; 3 the only others are the known deviations below (KNOWN: pyws reads like
-Chromium there, and Chromium does not pass them); 1 anything else (a FAILED or
-UNIMPLEMENTED case not in KNOWN, a case without a result, a client that crashed); 2 the
-harness failed (no server, no report).
+INFORMATIONAL; 3 (``--client chromium`` only) the only others are Chromium's known
+failures (CHROMIUM_KNOWN); 1 anything else (a FAILED or UNIMPLEMENTED case, a case
+without a result, a client that crashed); 2 the harness failed (no server, no report).
 
 In the spirit of websockets' compliance/ directory; the server lifecycle and the summary
 follow the project's shared tools (../shared/autobahn/run_client_suite.sh).
@@ -48,12 +47,12 @@ PASSING = frozenset(KINDS[:3])
 
 _CLOSE_CODE = ("the server closes with code {code}, which RFC 6455 does not allow on the wire, "
                "and Autobahn wants close 1002 or a dropped connection; Chromium's ParseClose "
-               "refuses only 1005, 1006 and 1015, so Chromium (and pyws, like it) reports "
-               "close {code} with wasClean true and echoes code {code} (tests/test_parity.py, "
-               "server_close_invalid_*; Chromium 156 fails this case too: run.py --client chromium)")
-#: Cases pyws is known not to pass because it reads like Chromium there (docs/compliance.md).
-#: Reported as FAILED by the server, counted apart by the summary (exit status 3).
-KNOWN: dict[str, str] = {
+               "refuses only 1005, 1006 and 1015, so Chromium reports close {code} with "
+               "wasClean true and echoes code {code}. pyws fails the connection with 1002 "
+               "here (tests/parity_known.py: RFC_CLOSE_CODES)")
+#: Cases Chromium's own WebSocket fails (``--client chromium``, the reference run); counted
+#: apart by its summary (exit status 3). pyws has no such list: it must pass every case.
+CHROMIUM_KNOWN: dict[str, str] = {
     f"7.9.{n}": _CLOSE_CODE.format(code=code)
     for n, code in ((1, 0), (2, 999), (3, 1004), (6, 1016), (7, 1100), (8, 2000), (9, 2999))
 }
@@ -198,7 +197,9 @@ def run_client(client: str, server: str, agent: str, outdir: Path, timeout: floa
         return rc
 
 
-def summarize(outdir: Path, offered: int, agent: str, meta: dict[str, Any]) -> dict[str, Any]:
+def summarize(outdir: Path, offered: int, agent: str, meta: dict[str, Any],
+              known: dict[str, str] | None = None) -> dict[str, Any]:
+    known = known or {}
     index_path = outdir / "reports" / "clients" / "index.json"
     if not index_path.exists():
         raise HarnessError(f"no report at {index_path}")
@@ -229,8 +230,8 @@ def summarize(outdir: Path, offered: int, agent: str, meta: dict[str, Any]) -> d
         "wrong_close": {c: results[c].get("behaviorClose") for c in sorted(results, key=case_key)
                         if results[c].get("behaviorClose") not in ("OK", "INFORMATIONAL")},
         "slowest_ms": [[c, d] for d, c in durations[:5]],
-        "known": {c: KNOWN[c] for c in not_passing if c in KNOWN},
-        "unexpected": [c for c in not_passing if c not in KNOWN],
+        "known": {c: known[c] for c in not_passing if c in known},
+        "unexpected": [c for c in not_passing if c not in known],
         "ok": not not_passing and offered > 0 and len(results) >= offered,
     }
 
@@ -256,7 +257,7 @@ def format_summary(s: dict[str, Any]) -> str:
         if ids:
             known = [c for c in ids if c in s["known"]]
             note = (f" ({'all' if len(known) == len(ids) else len(known)} known: "
-                    f"Chromium's behaviour, see KNOWN in compliance/run.py)" if known else "")
+                    f"Chromium's own failures, see CHROMIUM_KNOWN in compliance/run.py)" if known else "")
             lines.append(f"{kind} ({len(ids)}): {' '.join(ids)}{note}")
     if s["non_strict"]:
         lines.append(f"NON-STRICT ({len(s['non_strict'])}): {' '.join(s['non_strict'])}")
@@ -344,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
             "cases": cases, "exclude": exclude, "client_wall_s": round(wall, 1),
             "total_wall_s": round(time.monotonic() - t_start, 1), "client_exit_status": rc,
             "client_cpu_s": round(cpu1 - cpu0, 1), "server_cpu_s": round(cpu2 - cpu1, 1),
-            "pyws": pyws.__version__, "python": sys.version.split()[0], "outdir": str(outdir)})
+            "pyws": pyws.__version__, "python": sys.version.split()[0], "outdir": str(outdir)},
+            CHROMIUM_KNOWN if args.client == "chromium" else None)
     except HarnessError as exc:
         log(f"error: {exc}")
         return 2

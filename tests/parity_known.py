@@ -29,6 +29,10 @@ UNDICI_CLOSE_CODES = (
     "Node 20's undici fails the connection on close codes RFC 6455 does not allow on the "
     "wire (0-999, 1004, 1016-2999, 5000+); Chromium accepts and reports every code except "
     "1005, 1006 and 1015. pyws never sees the code undici rejected")
+RFC_CLOSE_CODES = (
+    "pyws on CPython fails the connection (1002) on close codes RFC 6455 section 7.4 does "
+    "not allow a server to send (0-999, 1004, 1016-2999), as Autobahn's conformance suite "
+    "(7.9.x) and Node's undici do; Chromium accepts and reports them")
 UNDICI_RESERVED_CODE_REASON = (
     "Node 20's undici fails on 1005/1006/1015 like Chromium, but sends 1002 with the reason "
     "'Invalid status code' where Chromium sends no reason")
@@ -133,6 +137,8 @@ _add("client_close_reason_only", BOTH, EVERYWHERE, CLOSE_UNDEFINED)
 _add(_PROTOCOL_ERRORS, ("wire",), ("node",), UNDICI_NO_CLOSE_FRAME_ON_ERROR)
 _add(_SERVER_CLOSE_WITH_REASON, ("wire",), ("node",), UNDICI_ECHO_WITHOUT_REASON)
 _add(_UNDICI_INVALID_CODES, BOTH, ("node",), UNDICI_CLOSE_CODES)
+_add([f"server_close_invalid_{c}" for c in (0, 999, 1004, 1016, 2000, 2999)], BOTH,
+     ("cpython",), RFC_CLOSE_CODES)
 _add([f"server_close_invalid_{c}" for c in (1005, 1006, 1015)], ("wire",), ("node",),
      UNDICI_RESERVED_CODE_REASON)
 _add("close_reason_invalid_utf8", ("wire",), ("node",), UNDICI_CLOSE_REASON_UTF8)

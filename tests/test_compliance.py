@@ -3,9 +3,7 @@
 Runs the quick suite once (every case but 12.* and 13.*, permessage-deflate: 301 cases,
 about 20 s) with compliance/run.py against the fuzzing server that ``./build.sh setup``
 installs (compliance/setup.sh), and checks the server's verdicts: every case OK,
-NON-STRICT or INFORMATIONAL, none FAILED, UNIMPLEMENTED or missing. The cases where pyws
-keeps Chromium's behaviour and Autobahn disagrees (``KNOWN`` in compliance/run.py) run as
-strict xfails: if one ever passes, the suite says so.
+NON-STRICT or INFORMATIONAL, none FAILED, UNIMPLEMENTED or missing.
 
 The full run (all 517 cases, 12-14 min, server-bound) is ``./build.sh compliance``.
 PYWS_SKIP_COMPLIANCE=1 skips this file (e.g. for a quick local loop).
@@ -69,12 +67,4 @@ def test_autobahn_quick_no_case_failed_or_unimplemented(quick_run: dict[str, Any
     assert not unexpected, (
         f"Autobahn cases not OK / NON-STRICT / INFORMATIONAL: {unexpected} "
         f"(reports in {s['outdir']}/reports/clients):\n{s['output']}")
-    assert s["returncode"] in (0, 3), s["output"]
-
-
-@pytest.mark.parametrize("case", [
-    pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=reason))
-    for case, reason in run.KNOWN.items()
-])
-def test_autobahn_known_deviation(quick_run: dict[str, Any], case: str) -> None:
-    assert case not in quick_run["not_passing"], quick_run["not_passing"].get(case)
+    assert s["returncode"] == 0, s["output"]

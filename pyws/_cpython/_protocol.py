@@ -4,9 +4,13 @@ websockets implements RFC 6455; where the RFC leaves room, browsers chose differ
 and a script can see it (the close event, the close frame the server gets). pyws follows
 Chromium, checked by tests/test_parity.py against Chromium's own WebSocket:
 
-- **Close codes from the server.** Any code is accepted and reported except 1005, 1006
-  and 1015, which fail the connection (websockets also refuses 0-999, 1004, 1016-2999
-  and 5000+). Chromium's ``ParseClose``.
+- **Close codes from the server.** RFC 6455 section 7.4: codes a server may not send
+  (0-999, 1004, 1005, 1006, 1015, 1016-2999) fail the connection, with 1002 and no
+  reason as Chromium sends for 1005/1006/1015; 1000-1003, 1007-1014, 3000-4999 and
+  5000+ are reported (websockets also refuses 5000+). Chromium accepts everything but
+  1005/1006/1015 (its ``ParseClose``): there pyws sides with the RFC, Autobahn's
+  conformance suite (cases 7.9.x), Firefox and Node's WebSocket, and the difference is
+  recorded in tests/parity_known.py.
 - **A close frame between the fragments of a message** is a control frame like any
   other: the closing handshake proceeds and the unfinished message is dropped
   (websockets fails the connection).
@@ -62,8 +66,9 @@ _CHROMIUM_REASONS = {
 #: Chromium's reason for errors of the frame layer (too long or fragmented control
 #: frames, bad compressed data, ...).
 _GENERIC_REASON = "WebSocket Protocol Error"
-#: Close codes a server may not send (RFC 6455 section 7.4.1); Chromium fails on these only.
-_RESERVED_CODES = frozenset({1005, 1006, 1015})
+def _allowed_from_server(code: int) -> bool:
+    """RFC 6455 section 7.4.1/7.4.2 and IANA's registry (1012-1014 added since)."""
+    return (1000 <= code <= 1003 or 1007 <= code <= 1014 or code >= 3000) and code != 1015
 
 
 class BrowserFailure(ProtocolError):
@@ -153,8 +158,8 @@ def _parse_close(data: bytes) -> Close:
     if len(data) == 1:
         raise BrowserFailure("close frame too short", CloseCode.PROTOCOL_ERROR, "")
     (code,) = struct.unpack("!H", data[:2])
-    if code in _RESERVED_CODES:
-        raise BrowserFailure(f"reserved close code {code}", CloseCode.PROTOCOL_ERROR, "")
+    if not _allowed_from_server(code):
+        raise BrowserFailure(f"invalid close code {code}", CloseCode.PROTOCOL_ERROR, "")
     try:
         reason = data[2:].decode("utf-8")
     except UnicodeDecodeError:
