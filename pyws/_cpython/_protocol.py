@@ -9,7 +9,7 @@ Chromium, checked by tests/test_parity.py against Chromium's own WebSocket:
   reason as Chromium sends for 1005/1006/1015; 1000-1003, 1007-1014, 3000-4999 and
   5000+ are reported (websockets also refuses 5000+). Chromium accepts everything but
   1005/1006/1015 (its ``ParseClose``): there pyws sides with the RFC, Autobahn's
-  conformance suite (cases 7.9.x), Firefox and Node's WebSocket, and the difference is
+  conformance suite (cases 7.9.x) and Node's WebSocket (undici); the difference is
   recorded in tests/parity_known.py.
 - **A close frame between the fragments of a message** is a control frame like any
   other: the closing handshake proceeds and the unfinished message is dropped

@@ -81,8 +81,8 @@ async def run(url: str, *, close_on: tuple[str, ...] = (), bound: float = 10.0,
 
 
 def _live_proxies(conn: Any, proxies: tuple[Any, ...]) -> int:
-    """How many of the JavaScript socket's four handler proxies are not destroyed."""
-    assert len(proxies) == 4, proxies
+    """How many of the JavaScript socket's handler proxies (two) are not destroyed."""
+    assert len(proxies) == 2, proxies
     live = 0
     for proxy in proxies:
         try:
