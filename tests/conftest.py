@@ -6,6 +6,7 @@ import logging
 import warnings
 
 import pytest
+from leaks import ErrorLogs
 from servers import running_server, unused_port
 
 pytest_plugins = ["pyodide_harness", "parity_harness"]
@@ -24,28 +25,15 @@ def refused_url():
     return f"ws://127.0.0.1:{unused_port()}/"
 
 
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture
 def no_leaks():
     """After the test: no socket or transport left unclosed (ResourceWarning), and no
     complaint from asyncio (a task or future whose exception nobody retrieved)."""
-    complaints = _Records()
-    logging.getLogger("asyncio").addHandler(complaints)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ResourceWarning)
-            yield
-            gc.collect()
-    finally:
-        logging.getLogger("asyncio").removeHandler(complaints)
+    with ErrorLogs(logging.WARNING, "asyncio") as complaints, \
+            warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        yield
+        gc.collect()
     leaks = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
     assert not leaks, leaks
-    assert not complaints.records, [r.getMessage() for r in complaints.records]
+    assert not complaints.records, complaints.messages()

@@ -105,11 +105,13 @@ class LoopErrors:
 
 
 class ErrorLogs(logging.Handler):
-    """Records every log record at ERROR or above (attach to the root logger)."""
+    """Records every log record at ``level`` (ERROR) or above of ``logger`` (the root
+    logger) while used as a context manager."""
 
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
+    def __init__(self, level: int = logging.ERROR, logger: str | None = None) -> None:
+        super().__init__(level)
         self.records: list[logging.LogRecord] = []
+        self._logger = logger
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
@@ -118,8 +120,8 @@ class ErrorLogs(logging.Handler):
         return [f"{r.name}: {r.getMessage()}" for r in self.records]
 
     def __enter__(self) -> ErrorLogs:
-        logging.getLogger().addHandler(self)
+        logging.getLogger(self._logger).addHandler(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        logging.getLogger().removeHandler(self)
+        logging.getLogger(self._logger).removeHandler(self)

@@ -173,6 +173,15 @@ def running_server() -> Iterator[BehaviourServer]:
         loop.close()
 
 
+async def echo(connection: ServerConnection) -> None:
+    """A websockets server handler that echoes every message until the connection ends."""
+    try:
+        async for message in connection:
+            await connection.send(message)
+    except ConnectionClosed:
+        pass
+
+
 @contextmanager
 def tls_echo_server(ca: Any, *names: str, server_names: list[str | None] | None = None,
                     not_before: Any = None, not_after: Any = None) -> Iterator[int]:
@@ -191,13 +200,6 @@ def tls_echo_server(ca: Any, *names: str, server_names: list[str | None] | None 
     ports: list[int] = []
     started = threading.Event()
     stop = loop.create_future()
-
-    async def echo(connection: ServerConnection) -> None:
-        try:
-            async for message in connection:
-                await connection.send(message)
-        except ConnectionClosed:
-            pass
 
     async def main() -> None:
         async with serve(echo, "127.0.0.1", 0, ssl=context) as server:

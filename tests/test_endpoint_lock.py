@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from servers import echo
 from websockets.asyncio.server import ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 import pyws
@@ -58,13 +58,7 @@ class GateServer:
                 return connection.respond(503, "rejected\n")
         return None
 
-    @staticmethod
-    async def echo(connection: ServerConnection) -> None:
-        try:
-            async for message in connection:
-                await connection.send(message)
-        except ConnectionClosed:
-            pass
+    echo = staticmethod(echo)
 
     def connection_class(self) -> type[ServerConnection]:
         server = self
