@@ -8,21 +8,27 @@
     ws.onopen = lambda event: ws.send("Hello Server!")
     ws.onmessage = lambda event: print("Message from server", event.data)
 
-The backend is chosen once, at import: pyws's own asyncio client on CPython, the
+The backend is chosen on ``sys.platform``: pyws's own asyncio client on CPython, the
 host's JavaScript WebSocket under Pyodide (``sys.platform == "emscripten"``).
 """
 
-from ._async import WebSocketError, connect, connect_sync, run
-from ._backend import BACKEND as _BACKEND
-from ._backend import Options
 from ._blob import Blob
-from ._errors import DOMException, DOMSyntaxError, InvalidAccessError, InvalidStateError
+from ._connect import connect, connect_sync, run
+from ._errors import (
+    DOMException,
+    DOMSyntaxError,
+    InvalidAccessError,
+    InvalidStateError,
+    WebSocketError,
+)
 from ._events import CloseEvent, Event, EventTarget, MessageEvent
+from ._options import Options
+from ._runtime import BACKEND_NAME
 from ._version import __version__
 from ._websocket import ReadyState, WebSocket
 
 #: "cpython" or "pyodide": the backend this runtime uses.
-backend = _BACKEND.name
+backend = BACKEND_NAME
 
 __all__ = [
     "WebSocket",

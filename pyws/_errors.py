@@ -17,11 +17,17 @@ host's DOMExceptions with :func:`from_dom_name`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._events import CloseEvent
+
 __all__ = [
     "DOMException",
     "DOMSyntaxError",
     "InvalidStateError",
     "InvalidAccessError",
+    "WebSocketError",
     "from_dom_name",
 ]
 
@@ -86,6 +92,30 @@ class InvalidAccessError(DOMException, ValueError):
 
     name = "InvalidAccessError"
     code = 15
+
+
+class WebSocketError(DOMException, ConnectionError):
+    """The connection failed or closed (like WebSocketStream's WebSocketError).
+
+    ``closeCode`` and ``reason`` are the close event's; ``wasClean`` tells a clean close.
+    Raised by ``await pyws.connect()``, ``recv()`` and ``async for`` (never by the
+    browser API, which reports through events).
+    """
+
+    name = "WebSocketError"
+
+    def __init__(self, message: str = "", closeCode: int = 1006, reason: str = "",
+                 wasClean: bool = False) -> None:
+        super().__init__(message)
+        self.closeCode = closeCode
+        self.reason = reason
+        self.wasClean = wasClean
+
+    @classmethod
+    def from_close(cls, event: CloseEvent, what: str) -> WebSocketError:
+        """The error for a socket that closed with ``event``; ``what`` says what failed."""
+        detail = f" (code {event.code}{', ' + repr(event.reason) if event.reason else ''})"
+        return cls(what + detail, event.code, event.reason, event.wasClean)
 
 
 _BY_NAME: dict[str, type[DOMException]] = {

@@ -4,18 +4,20 @@ This facade owns all the behaviour the standard specifies: argument checks, the
 ``readyState`` machine, ``bufferedAmount`` accounting for discarded data, which events
 fire, in which order, with what content. The backend (:mod:`pyws._backend`) only moves
 bytes and reports what happened on the wire.
+
+Beyond the browser, the same object has the Python-native methods (``recv()``,
+``async for``, ``wait_closed()``, ``drain()`` and their blocking forms), fed by the same
+dispatch (:mod:`pyws._inbox`).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import AsyncIterator, Iterable
+from typing import TYPE_CHECKING, Any
 
-from ._async import AsyncMixin
-from ._backend import BACKEND, Connection, Options
 from ._blob import Blob
-from ._errors import InvalidStateError
+from ._errors import InvalidStateError, WebSocketError
 from ._events import (
     EventTarget,
     TrustedCloseEvent,
@@ -23,7 +25,14 @@ from ._events import (
     TrustedMessageEvent,
     handler_property,
 )
+from ._inbox import Inbox
+from ._options import Options
+from ._runtime import backend
 from ._spec import check_close_args, parse_protocols, parse_url, to_usv
+
+if TYPE_CHECKING:
+    from ._backend import Closed, Connection
+    from ._events import CloseEvent
 
 __all__ = ["WebSocket", "ReadyState"]
 
@@ -41,7 +50,7 @@ CONNECTING, OPEN, CLOSING, CLOSED = ReadyState
 _BINARY_TYPES = ("blob", "arraybuffer")
 
 
-class WebSocket(EventTarget, AsyncMixin):
+class WebSocket(EventTarget):
     """A WebSocket connection with the browser's API.
 
     ``WebSocket(url, protocols=None, **options)`` starts connecting at once; events
@@ -51,7 +60,7 @@ class WebSocket(EventTarget, AsyncMixin):
     :class:`pyws.Options`); a runtime that cannot honour one raises ``TypeError``.
 
     Beyond the browser: ``await recv()``, ``async for``, ``await wait_closed()``,
-    ``await drain()`` and their blocking forms (see :mod:`pyws._async`).
+    ``await drain()`` and their blocking forms ``recv_sync()``, ``wait_closed_sync()``.
 
     Raises :class:`~pyws.DOMSyntaxError` for an invalid URL or protocol list.
     """
@@ -70,11 +79,13 @@ class WebSocket(EventTarget, AsyncMixin):
 
     def __init__(self, url: str, protocols: str | Iterable[str] | None = None, **options: Any) -> None:
         super().__init__()
-        self._init_async(queue=False)
-        parsed = parse_url(url, BACKEND.base_url())
+        runtime = backend()
+        parsed = parse_url(url, runtime.base_url())
         protocol_list = parse_protocols(protocols)
         opts = Options.from_kwargs(options)
-        BACKEND.check_options(opts)
+        runtime.check_options(opts)
+        self._inbox: Inbox | None = None  # until an async method needs it
+        self._close_event: CloseEvent | None = None
         self._url = parsed.href
         self._origin = parsed.origin
         self._state = ReadyState.CONNECTING
@@ -82,7 +93,7 @@ class WebSocket(EventTarget, AsyncMixin):
         self._protocol = ""
         self._extensions = ""
         self._discarded = 0
-        self._conn = BACKEND.connect(self, parsed, protocol_list, opts)
+        self._conn = runtime.connect(self, parsed, protocol_list, opts)
 
     # -- attributes ---------------------------------------------------------------
 
@@ -201,8 +212,9 @@ class WebSocket(EventTarget, AsyncMixin):
             elif type(data) is not bytes:
                 data = bytes(data)
         self._dispatch(TrustedMessageEvent(data, self._origin))
-        if self._inbox is not None:
-            self._queue_message(data)
+        inbox = self._inbox
+        if inbox is not None and inbox.messages is not None:
+            inbox.put(data)
 
     def _going_away(self) -> None:
         if self._state is OPEN:
@@ -216,15 +228,73 @@ class WebSocket(EventTarget, AsyncMixin):
         if self._state is OPEN:
             self._state = ReadyState.CLOSING
 
-    def _closed(self, code: int, reason: str, was_clean: bool, failed: bool) -> None:
+    def _closed(self, closed: Closed) -> None:
         if self._state is CLOSED:
             return
         self._state = ReadyState.CLOSED
-        if failed:
+        if closed.failed:
             self._dispatch(TrustedEvent("error"))
-        event = TrustedCloseEvent("close", code=code, reason=reason, wasClean=was_clean)
+        event = TrustedCloseEvent("close", code=closed.code, reason=closed.reason,
+                                  wasClean=closed.was_clean)
+        self._close_event = event
         self._dispatch(event)
-        self._async_closed(event)
+        if self._inbox is not None:
+            self._inbox.closed(event)
+
+    # -- the Python-native methods ----------------------------------------------------
+
+    def _waiting(self) -> Inbox:
+        inbox = self._inbox
+        if inbox is None:
+            inbox = self._inbox = Inbox(self._close_event)
+        return inbox
+
+    async def recv(self) -> Any:
+        """The data of the next message (``str``, or bytes-like per ``binaryType``).
+
+        Raises :class:`~pyws.WebSocketError` once the socket is closed and every queued
+        message was received (``closeCode``/``reason``/``wasClean`` tell how it closed);
+        ``RuntimeError`` if another coroutine is already in ``recv()``.
+        """
+        return await self._waiting().get()
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        """Every message until the socket closes: a clean close (1000 or 1005, wasClean)
+        ends the iteration, any other raises :class:`~pyws.WebSocketError`."""
+        return self._messages()
+
+    async def _messages(self) -> AsyncIterator[Any]:
+        while True:
+            try:
+                yield await self.recv()
+            except WebSocketError as exc:
+                if exc.wasClean and exc.closeCode in (1000, 1005):
+                    return
+                raise
+
+    async def wait_closed(self) -> CloseEvent:
+        """Wait until the socket is CLOSED; return its ``close`` event (code, reason,
+        wasClean). Does not close the socket: call :meth:`close` for that."""
+        return await self._waiting().wait_closed()
+
+    async def drain(self, threshold: int = 0) -> None:
+        """Wait until ``bufferedAmount`` is at most ``threshold`` bytes (backpressure
+        for large uploads), or the socket is closed."""
+        await self._waiting().wait_drained(lambda: self.bufferedAmount, threshold)
+
+    def recv_sync(self, timeout: float | None = None) -> Any:
+        """Block until the next message and return its data (see :meth:`recv`).
+
+        Raises ``TimeoutError`` after ``timeout`` seconds. Works in plain scripts,
+        threads and Jupyter cells on CPython; under Pyodide only where JSPI can block
+        (otherwise it raises ``RuntimeError`` pointing to ``await ws.recv()``).
+        """
+        return backend().run_blocking(self._conn, self.recv, timeout, "await ws.recv()")
+
+    def wait_closed_sync(self, timeout: float | None = None) -> CloseEvent:
+        """Block until the socket is CLOSED; return its close event."""
+        return backend().run_blocking(self._conn, self.wait_closed, timeout,
+                                      "await ws.wait_closed()")
 
 
 def _usv_bytes(text: str) -> bytes:

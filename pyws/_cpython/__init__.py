@@ -1,12 +1,20 @@
 """The CPython backend: pyws's own client on asyncio, on websockets' sans-I/O protocol.
 
-Everything specific to CPython lives here: the connection (:mod:`._connection`) and
-the loop host that gives plain scripts the browser's event-loop model (:mod:`._host`).
+Read it from the wire up:
+
+- :mod:`._websockets_shim` websockets' ClientProtocol, with the hooks the browser needs;
+- :mod:`._browser_rules` what a browser does where RFC 6455 leaves room, as data;
+- :mod:`._browser_client` the sans-I/O browser client: bytes in, events out;
+- :mod:`._outbox` outgoing messages: batching per loop turn, ``bufferedAmount``;
+- :mod:`._connection` the asyncio shell: transport callbacks, timers, reporting;
+- :mod:`._dial` reaching the server: :mod:`._endpoint_lock` (RFC 6455 4.1, Happy
+  Eyeballs) or :mod:`._proxy` (HTTP CONNECT), then TLS;
+- :mod:`._host` which loop a socket lives on, and the script host of plain scripts;
+- :mod:`._blocking` the blocking calls.
 """
 
 from __future__ import annotations
 
-import re
 import ssl
 from typing import TYPE_CHECKING
 
@@ -15,26 +23,11 @@ from ._blocking import run_blocking
 from ._connection import ClientConnection
 
 if TYPE_CHECKING:
-    from .._backend import Backend, Options, Owner
+    from .._backend import Backend, Owner
+    from .._options import Options
     from .._spec import WebSocketURL
 
 __all__ = ["backend"]
-
-
-#: RFC 9110 section 5.6.2: a header name is a token.
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-#: Headers of the opening handshake itself (lower-case): set by pyws, or by another
-#: argument. The others (User-Agent and Host included) replace pyws's value if given.
-_HANDSHAKE_HEADERS = {
-    "upgrade": "the WebSocket handshake sets it",
-    "connection": "the WebSocket handshake sets it",
-    "sec-websocket-key": "the WebSocket handshake sets it",
-    "sec-websocket-version": "the WebSocket handshake sets it",
-    "sec-websocket-accept": "the WebSocket handshake sets it",
-    "sec-websocket-extensions": "use the compression option",
-    "sec-websocket-protocol": "use the protocols argument",
-    "origin": "use the origin option",
-}
 
 
 class _CPythonBackend:
@@ -46,17 +39,6 @@ class _CPythonBackend:
     def check_options(self, options: Options) -> None:
         if options.ssl is not None and not isinstance(options.ssl, ssl.SSLContext):
             raise TypeError("ssl must be an ssl.SSLContext or None")
-        if options.headers is not None:
-            for name, value in options.headers.items():
-                if not isinstance(name, str) or not isinstance(value, str):
-                    raise TypeError("headers must map str to str")
-                if any(ch in name + value for ch in "\r\n\0"):
-                    raise ValueError(f"header {name!r} contains a line break or NUL")
-                if not _TOKEN.fullmatch(name):
-                    raise ValueError(f"header name {name!r} is not an HTTP token")
-                why = _HANDSHAKE_HEADERS.get(name.lower())
-                if why is not None:
-                    raise ValueError(f"header {name!r} cannot be set: {why}")
         if isinstance(options.proxy, str):
             _proxy.parse(options.proxy)  # ValueError for an unusable URL (SOCKS included)
 

@@ -16,9 +16,13 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from . import _host
+
+if TYPE_CHECKING:
+    from .._backend import Connection
+    from ._connection import ClientConnection
 
 __all__ = ["run_blocking"]
 
@@ -35,16 +39,14 @@ def _background_loop() -> asyncio.AbstractEventLoop:
             loop = asyncio.new_event_loop()
             thread = threading.Thread(target=loop.run_forever, name="pyws-blocking-loop", daemon=True)
             thread.start()
-            _host._register_exit_hook(lambda: _stop_background(loop))
+            _host.at_exit(lambda: _stop_background(loop))
             _background = loop
         return _background
 
 
 def _stop_background(loop: asyncio.AbstractEventLoop) -> None:
-    sockets = _host._sockets.get(loop)
-    if sockets is not None and sockets.open:
-        done = asyncio.run_coroutine_threadsafe(
-            _host._close_all(sockets, _host.GOING_AWAY_TIMEOUT), loop)
+    if _host.open_count(loop):
+        done = asyncio.run_coroutine_threadsafe(_host.close_all(loop), loop)
         try:
             done.result(_host.GOING_AWAY_TIMEOUT + 1)
         except Exception:
@@ -52,11 +54,11 @@ def _stop_background(loop: asyncio.AbstractEventLoop) -> None:
     loop.call_soon_threadsafe(loop.stop)
 
 
-def _running_here(loop: asyncio.AbstractEventLoop) -> bool:
+def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
-        return asyncio.get_running_loop() is loop
+        return asyncio.get_running_loop()
     except RuntimeError:
-        return False
+        return None
 
 
 async def _bounded(make: Callable[[], Awaitable[T]], timeout: float | None) -> T:
@@ -66,30 +68,21 @@ async def _bounded(make: Callable[[], Awaitable[T]], timeout: float | None) -> T
         raise TimeoutError(f"no answer within {timeout} s") from None
 
 
-def run_blocking(ws: Any, make: Callable[[], Awaitable[T]], timeout: float | None,
-                 async_form: str) -> T:
-    if ws is None:  # connect_sync(): choose where the new socket lives
-        main_thread_script = (threading.current_thread() is threading.main_thread()
-                              and not _running_here_any())
-        loop = _host._host_loop() if main_thread_script else _background_loop()
+def run_blocking(conn: Connection | None, make: Callable[[], Awaitable[T]],
+                 timeout: float | None, async_form: str) -> T:
+    running = _running_loop()
+    main_thread = threading.current_thread() is threading.main_thread()
+    if conn is None:  # connect_sync(): choose where the new socket lives
+        loop = _host.script_host_loop() if main_thread and running is None else _background_loop()
     else:
-        loop = ws._conn._loop
-    if _running_here(loop):
+        loop = cast("ClientConnection", conn).loop
+    if running is loop:
         raise RuntimeError(
             f"cannot block inside the event loop this WebSocket runs on: use {async_form}")
     if loop.is_running():
         return asyncio.run_coroutine_threadsafe(_bounded(make, timeout), loop).result()
-    if loop is _host._loop and threading.current_thread() is threading.main_thread() \
-            and not _running_here_any():
+    if _host.is_script_host(loop) and main_thread and running is None:
         return loop.run_until_complete(_bounded(make, timeout))
     raise RuntimeError(
         "this WebSocket lives on the main thread's script host: block on it from the main "
         f"thread, or open it with pyws.connect_sync() in this thread, or use {async_form}")
-
-
-def _running_here_any() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from . import _endpoint_lock, _proxy
 
 if TYPE_CHECKING:
-    from .._backend import Options
+    from .._options import Options
     from .._spec import WebSocketURL
 
 __all__ = ["connected", "default_ssl_context"]

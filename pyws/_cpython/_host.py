@@ -35,7 +35,10 @@ import threading
 import weakref
 from typing import Any, Protocol
 
-__all__ = ["loop_for_new_socket", "Hosted"]
+__all__ = [
+    "Hosted", "GOING_AWAY_TIMEOUT", "loop_for_new_socket", "script_host_loop", "is_script_host",
+    "track", "untrack", "open_count", "close_all", "at_exit",
+]
 
 logger = logging.getLogger("pyws")
 
@@ -85,23 +88,30 @@ def loop_for_new_socket() -> tuple[asyncio.AbstractEventLoop, bool]:
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
-        return _host_loop(), True
+        return script_host_loop(), True
     # A handler running on the script host opens another socket: the host waits for it.
     return loop, loop is _loop
 
 
-def _host_loop() -> asyncio.AbstractEventLoop:
+def script_host_loop() -> asyncio.AbstractEventLoop:
+    """The script host's loop (made now if needed); it runs when the main script ends."""
     global _loop, _hook_registered
     with _lock:
         if _loop is None or _loop.is_closed():
             _loop = asyncio.new_event_loop()
         if not _hook_registered:
-            _register_exit_hook(_run_host)
+            at_exit(_run_host)
             _hook_registered = True
         return _loop
 
 
-def _register_exit_hook(hook: Any) -> None:
+def is_script_host(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether ``loop`` is the script host's."""
+    return loop is _loop
+
+
+def at_exit(hook: Any) -> None:
+    """Run ``hook`` when the main script ends, before non-daemon threads are joined."""
     register = getattr(threading, "_register_atexit", None)
     if register is not None:
         register(hook)
@@ -140,7 +150,7 @@ def _guard_loop_shutdown(sockets: _Sockets) -> Any:
         try:
             yield
         finally:
-            await _close_all(sockets, GOING_AWAY_TIMEOUT)
+            await _close_sockets(sockets, GOING_AWAY_TIMEOUT)
 
     guard = sentinel()
     try:  # the first iteration registers it with the running loop's asyncgen hooks
@@ -150,7 +160,15 @@ def _guard_loop_shutdown(sockets: _Sockets) -> Any:
     return guard
 
 
-async def _close_all(sockets: _Sockets, timeout: float) -> None:
+async def close_all(loop: asyncio.AbstractEventLoop, timeout: float = GOING_AWAY_TIMEOUT) -> None:
+    """Close every socket open on ``loop`` (running it: call from the loop) with 1001
+    and wait up to ``timeout`` seconds until they are CLOSED."""
+    sockets = _sockets.get(loop)
+    if sockets is not None and sockets.open:
+        await _close_sockets(sockets, timeout)
+
+
+async def _close_sockets(sockets: _Sockets, timeout: float) -> None:
     for conn in list(sockets.open):
         conn.going_away()
     loop = asyncio.get_running_loop()
@@ -198,7 +216,7 @@ def _run_host() -> None:
     sockets = _sockets.setdefault(loop, _Sockets())
     try:
         if _main_script_failed():
-            loop.run_until_complete(_close_all(sockets, GOING_AWAY_TIMEOUT))
+            loop.run_until_complete(_close_sockets(sockets, GOING_AWAY_TIMEOUT))
         else:
             running = loop.create_task(_until_idle(sockets))
             try:
@@ -206,7 +224,7 @@ def _run_host() -> None:
             except (KeyboardInterrupt, SystemExit) as exc:
                 running.cancel()
                 exit_status = 130 if isinstance(exc, KeyboardInterrupt) else _exit_status(exc)
-                loop.run_until_complete(_close_all(sockets, GOING_AWAY_TIMEOUT))
+                loop.run_until_complete(_close_sockets(sockets, GOING_AWAY_TIMEOUT))
     except BaseException:  # a second Ctrl-C while going away: stop now
         logger.debug("pyws: exit host interrupted", exc_info=True)
         exit_status = 130 if exit_status is None else exit_status

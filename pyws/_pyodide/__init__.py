@@ -12,7 +12,8 @@ from ._blocking import run_blocking
 from ._connection import JSConnection
 
 if TYPE_CHECKING:
-    from .._backend import Backend, Options, Owner
+    from .._backend import Backend, Owner
+    from .._options import Options
     from .._spec import WebSocketURL
 
 __all__ = ["backend"]

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _probe
+
+if TYPE_CHECKING:
+    from .._backend import Connection
 
 __all__ = ["run_blocking"]
 
 T = TypeVar("T")
 
 
-def run_blocking(ws: Any, make: Callable[[], Awaitable[T]], timeout: float | None,
+def run_blocking(conn: Connection | None, make: Callable[[], Awaitable[T]], timeout: float | None,
                  async_form: str) -> T:
     if not _probe.can_block():
         raise RuntimeError(

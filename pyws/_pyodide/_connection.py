@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyodide.ffi import JsException, create_proxy, to_js  # type: ignore[import-not-found,unused-ignore]
 
+from .._backend import Closed
 from .._errors import from_dom_name
 from .._spec import to_usv
 from . import _probe
@@ -140,12 +141,12 @@ class JSConnection:
         self._failed = True
         if self._js.readyState == _JS_CONNECTING:
             # Node 20 (undici): a failed connection attempt never fires close.
-            self._finish(1006, "", False)
+            self._finish(1006, "", was_clean=False)
 
     def _on_close(self, event: Any) -> None:
-        self._finish(int(event.code), str(event.reason), bool(event.wasClean))
+        self._finish(int(event.code), str(event.reason), was_clean=bool(event.wasClean))
 
-    def _finish(self, code: int, reason: str, was_clean: bool) -> None:
+    def _finish(self, code: int, reason: str, *, was_clean: bool) -> None:
         if self._finished:
             return
         self._finished = True
@@ -158,7 +159,8 @@ class JSConnection:
         js = self._js
         js.onopen = js.onmessage = js.onerror = js.onclose = None
         try:
-            self._owner._closed(code, reason, was_clean, self._failed)
+            self._owner._closed(Closed(code=code, reason=reason, was_clean=was_clean,
+                                       failed=self._failed))
         finally:
             # Destroy the handler proxies on a later turn: one of them is running now.
             asyncio.get_event_loop().call_soon(self._destroy_proxies)

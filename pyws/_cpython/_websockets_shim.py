@@ -1,46 +1,34 @@
-"""websockets' sans-I/O ClientProtocol with the browser's reading rules.
+"""The only module that reaches into websockets' internals: its ClientProtocol, read like a browser.
 
-websockets implements RFC 6455; where the RFC leaves room, browsers chose differently,
-and a script can see it (the close event, the close frame the server gets). pyws follows
-Chromium, checked by tests/test_parity.py against Chromium's own WebSocket:
+websockets' sans-I/O ``ClientProtocol`` does the framing, masking, handshake, compression
+and closing handshake. Four rules of the browser (:mod:`._browser_rules`) need hooks it
+does not offer publicly, so :class:`BrowserClientProtocol` overrides three of its private
+methods (``recv_frame``, ``fail``, ``discard``) and reads its ``reader``, ``parser`` and
+``current_size``:
 
-- **Close codes from the server.** RFC 6455 section 7.4: codes a server may not send
-  (0-999, 1004, 1005, 1006, 1015, 1016-2999) fail the connection, with 1002 and no
-  reason as Chromium sends for 1005/1006/1015; 1000-1003, 1007-1014, 3000-4999 and
-  5000+ are reported (websockets also refuses 5000+). Chromium accepts everything but
-  1005/1006/1015 (its ``ParseClose``): there pyws sides with the RFC, Autobahn's
-  conformance suite (cases 7.9.x) and Node's WebSocket (undici); the difference is
-  recorded in tests/parity_known.py.
-- **A close frame between the fragments of a message** is a control frame like any
-  other: the closing handshake proceeds and the unfinished message is dropped
-  (websockets fails the connection).
-- **Anything after the server's close frame** fails the connection, without a second
-  close frame (websockets discards it silently): ``error``, then close 1006.
-- **The close frame sent when the server breaks the protocol** carries Chromium's code
-  and reason (1002 and "Invalid reserved bit", "Unknown opcode", ...), so the server sees
-  the same thing from pyws as from a browser.
-- **Pings after the client's close frame** are not answered (Chromium ignores pings once
-  it has sent its close frame; websockets answers them).
-- **Pongs while the server does not read** (the connection's transport is above its
-  high-water mark, :attr:`BrowserClientProtocol.pongs_paused`): only the latest ping is
-  answered, once the server reads again, as RFC 6455 section 5.5.3 allows. A server that
-  floods pings and never reads cannot make the client's buffer grow without bound
-  (websockets, and Chromium, queue a pong per ping).
-- **permessage-deflate with client_max_window_bits=8** is accepted and compressed with a
-  window of 9 bits, as Chromium does (zlib cannot compress with 8; with 9 its
-  back-references stay within 250 bytes, which a window of 8 decodes). websockets
-  refuses the handshake.
+- **the server's close frame** is parsed with the browser's rules (which codes fail,
+  Chromium's close reason for invalid UTF-8), and a close frame between the fragments of
+  a message proceeds with the closing handshake, dropping the message (websockets fails
+  the connection);
+- **anything after the server's close frame** is noticed (websockets discards it
+  silently): the browser client fails the connection then;
+- **the close frame pyws sends when the server breaks the protocol** carries Chromium's
+  reason ("Invalid reserved bit", "Unknown opcode", ...);
+- **pings are not answered** after our close frame (Chromium ignores them; websockets
+  answers), nor at once while the server does not read our writes (:attr:`pongs_paused`:
+  only the latest ping is answered, when it reads again, as RFC 6455 section 5.5.3
+  allows, so a ping flood cannot grow our buffer without bound).
 
-Framing, masking, handshakes and compression stay websockets' own.
+tests/unit/test_websockets_shim.py pins every internal used here, so a websockets release
+that changes one fails there, loudly, before anything else. The supported releases are
+the range in pyproject.toml; the oldest and the newest are tested.
 """
 
 from __future__ import annotations
 
 import struct
 import sys
-from typing import Any
-
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 
 from websockets.client import ClientProtocol
 from websockets.exceptions import ProtocolError
@@ -50,26 +38,14 @@ from websockets.frames import Close, CloseCode, Frame, Opcode
 from websockets.protocol import State
 from websockets.typing import ExtensionParameter
 
-__all__ = ["BrowserClientProtocol", "BrowserFailure", "BrowserDeflateFactory", "INVALID_UTF8_TEXT"]
+from ._browser_rules import (
+    DEFLATE_WINDOW_BITS,
+    INVALID_UTF8_CLOSE,
+    allowed_from_server,
+    chromium_reason,
+)
 
-#: The reason Chromium sends with 1002 for invalid UTF-8 in a text message.
-INVALID_UTF8_TEXT = "Invalid UTF-8 in text frame"
-
-#: websockets' ProtocolError messages -> Chromium's close reason (all with code 1002).
-_CHROMIUM_REASONS = {
-    "reserved bits must be 0": "Invalid reserved bit",
-    "incorrect masking": "Masked frame from server",
-    "invalid opcode": "Unknown opcode",
-    "unexpected continuation frame": "Unexpected continuation",
-    "expected a continuation frame": "Previous data frame unfinished",
-}
-#: Chromium's reason for errors of the frame layer (too long or fragmented control
-#: frames, bad compressed data, ...).
-_GENERIC_REASON = "WebSocket Protocol Error"
-def _allowed_from_server(code: int) -> bool:
-    """RFC 6455 section 7.4.1/7.4.2 and IANA's registry (1012-1014 added since)."""
-    return (1000 <= code <= 1003 or 1007 <= code <= 1014 or code >= 3000) and code != 1015
-
+__all__ = ["BrowserClientProtocol", "BrowserFailure", "BrowserDeflateFactory"]
 
 class BrowserFailure(ProtocolError):
     """A protocol error with the close code and reason the browser sends for it."""
@@ -85,8 +61,8 @@ class BrowserClientProtocol(ClientProtocol):
 
     #: Set when anything arrived after the server's close frame.
     data_after_close = False
-    #: Set by the connection while the server does not read (its transport paused
-    #: writing): pings are then not answered at once; the latest one waits here.
+    #: Set while the server does not read our writes: pings are then not answered at
+    #: once; the latest one waits in :attr:`pending_pong`.
     pongs_paused = False
     pending_pong: bytes | None = None
 
@@ -99,13 +75,15 @@ class BrowserClientProtocol(ClientProtocol):
         self.send_pong(data)
         return True
 
+    # -- overrides of websockets' private methods ----------------------------------------
+
     def fail(self, code: CloseCode | int, reason: str = "") -> None:
         # Called by parse() from inside its ``except`` clause: translate the error.
         exc = sys.exc_info()[1]
         if isinstance(exc, BrowserFailure):
             code, reason = exc.code, exc.reason
         elif isinstance(exc, ProtocolError) and code == CloseCode.PROTOCOL_ERROR:
-            reason = _CHROMIUM_REASONS.get(str(exc), _GENERIC_REASON)
+            reason = chromium_reason(str(exc))
         super().fail(code, reason)
 
     def recv_frame(self, frame: Frame) -> None:
@@ -118,14 +96,12 @@ class BrowserClientProtocol(ClientProtocol):
         if frame.opcode is not Opcode.CLOSE:
             super().recv_frame(frame)
             return
-        close = _parse_close(bytes(frame.data))
+        close = parse_close(bytes(frame.data))
         self.close_rcvd = close
         if self.state is State.CLOSING:
             self.close_rcvd_then_sent = False
         # A control frame may arrive between fragments: the message is abandoned.
-        for name in ("current_size", "cur_size"):  # websockets >= 14 / older spelling
-            if getattr(self, name, None) is not None:
-                setattr(self, name, None)
+        self._forget_fragmented_message()
         if self.state is State.OPEN:
             # Echo the payload as received (as websockets does), code and reason.
             self.send_frame(Frame(Opcode.CLOSE, frame.data))
@@ -136,9 +112,16 @@ class BrowserClientProtocol(ClientProtocol):
         next(self.parser)
         self.events.append(frame)
 
-    def discard(self) -> Any:
-        # websockets empties the reader buffer through reader.discard() while it
-        # discards: anything it drops after the close frame is a protocol error here.
+    def _forget_fragmented_message(self) -> None:
+        # The size of the message being received: current_size from websockets 16 on.
+        if hasattr(self, "current_size"):
+            self.current_size = None
+        else:  # websockets 14 and 15
+            self.cur_size = None
+
+    def discard(self) -> Generator[None]:
+        # websockets empties the reader's buffer through reader.discard() while it
+        # discards: anything it drops after the close frame is noted here.
         reader = self.reader
         buffer = reader.buffer
 
@@ -151,33 +134,34 @@ class BrowserClientProtocol(ClientProtocol):
         return super().discard()
 
 
-def _parse_close(data: bytes) -> Close:
+def parse_close(data: bytes) -> Close:
     """Chromium's ParseClose: the close frame's code and reason, or a failure."""
     if len(data) == 0:
         return Close(CloseCode.NO_STATUS_RCVD, "")
     if len(data) == 1:
         raise BrowserFailure("close frame too short", CloseCode.PROTOCOL_ERROR, "")
     (code,) = struct.unpack("!H", data[:2])
-    if not _allowed_from_server(code):
+    if not allowed_from_server(code):
         raise BrowserFailure(f"invalid close code {code}", CloseCode.PROTOCOL_ERROR, "")
     try:
         reason = data[2:].decode("utf-8")
     except UnicodeDecodeError:
         raise BrowserFailure("invalid UTF-8 in the close reason", CloseCode.PROTOCOL_ERROR,
-                             "Invalid UTF-8 in Close frame") from None
+                             INVALID_UTF8_CLOSE) from None
     return Close(code, reason)
 
 
 class BrowserDeflateFactory(ClientPerMessageDeflateFactory):
     """permessage-deflate as browsers offer it ("permessage-deflate;
     client_max_window_bits"), accepting a server's client_max_window_bits=8 as Chromium
-    does: by compressing with 9 bits (see the module docstring)."""
+    does (:data:`._browser_rules.DEFLATE_WINDOW_BITS`)."""
 
     def __init__(self) -> None:
         super().__init__(client_max_window_bits=True)
 
     def process_response_params(self, params: Sequence[ExtensionParameter],
                                 accepted_extensions: Sequence[Extension]) -> PerMessageDeflate:
-        params = [(name, "9" if name == "client_max_window_bits" and value == "8" else value)
+        params = [(name, DEFLATE_WINDOW_BITS.get(value or "", value)
+                   if name == "client_max_window_bits" else value)
                   for name, value in params]
         return super().process_response_params(params, accepted_extensions)

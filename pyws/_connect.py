@@ -1,0 +1,117 @@
+"""The Python-native ways in: ``connect()``, ``connect_sync()`` and ``run()``.
+
+They open the same :class:`~pyws.WebSocket` with the same events::
+
+    async with pyws.connect(url) as ws:      # or: ws = await pyws.connect(url)
+        ws.send("hi")
+        async for data in ws:                 # or: data = await ws.recv()
+            ...
+    event = await ws.wait_closed()            # CloseEvent: code, reason, wasClean
+
+    ws = pyws.connect_sync(url)               # scripts, threads, a Jupyter cell
+    data = ws.recv_sync(timeout=5)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Generator, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._errors import WebSocketError
+from ._runtime import backend
+from ._websocket import WebSocket
+
+if TYPE_CHECKING:
+    import asyncio
+
+__all__ = ["connect", "connect_sync", "run", "Connect"]
+
+T = TypeVar("T")
+
+#: Seconds ``connect()`` waits at most on top of the connection's own open timeout.
+CONNECT_MARGIN = 5.0
+
+
+class Connect:
+    """What :func:`connect` returns: await it for an open WebSocket, or use it as an
+    async context manager that closes the socket (1000) on exit."""
+
+    def __init__(self, url: str, protocols: str | Iterable[str] | None, options: dict[str, Any]) -> None:
+        self._args = (url, protocols, options)
+        self._ws: WebSocket | None = None
+
+    def __await__(self) -> Generator[Any, None, WebSocket]:
+        return self._open().__await__()
+
+    async def _open(self) -> WebSocket:
+        import asyncio
+
+        url, protocols, options = self._args
+        ws = WebSocket(url, protocols, **options)
+        ws._waiting().want_messages()  # nothing is lost before the first recv()
+        timeout = options.get("open_timeout", 30.0)
+        loop = asyncio.get_running_loop()
+        opened: asyncio.Future[bool] = loop.create_future()
+
+        def settle(event: Any) -> None:
+            if not opened.done():
+                opened.set_result(event.type == "open")
+
+        ws.addEventListener("open", settle, once=True)
+        ws.addEventListener("close", settle, once=True)
+        try:
+            was_opened = await asyncio.wait_for(
+                opened, None if timeout is None else timeout + CONNECT_MARGIN)
+        except BaseException:
+            ws.close()
+            raise
+        finally:
+            ws.removeEventListener("open", settle)
+            ws.removeEventListener("close", settle)
+        if not was_opened:
+            closed = await ws.wait_closed()
+            raise WebSocketError.from_close(closed, f"could not connect to {ws.url}")
+        # Opened (it may have closed since: recv() gives its messages, then the error).
+        self._ws = ws
+        return ws
+
+    async def __aenter__(self) -> WebSocket:
+        return await self._open()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        ws = self._ws
+        if ws is not None:
+            ws.close(1000)
+            await ws.wait_closed()
+
+
+def connect(url: str, protocols: str | Iterable[str] | None = None, **options: Any) -> Connect:
+    """Open a WebSocket: ``ws = await connect(url)`` or ``async with connect(url) as ws``.
+
+    Raises :class:`~pyws.WebSocketError` (``closeCode`` 1006) if the connection fails,
+    and the constructor's errors (``DOMSyntaxError``...) for bad arguments.
+    """
+    return Connect(url, protocols, options)
+
+
+def connect_sync(url: str, protocols: str | Iterable[str] | None = None, *,
+                 timeout: float | None = None, **options: Any) -> WebSocket:
+    """Open a WebSocket, blocking until it is open (see :func:`connect`)."""
+    return backend().run_blocking(None, lambda: connect(url, protocols, **options)._open(),
+                                  timeout, "await pyws.connect(url)")
+
+
+def run(main: Awaitable[T]) -> T | asyncio.Future[T]:
+    """Run the coroutine ``main`` the way this runtime can, so one file runs everywhere.
+
+    With no running loop (a CPython script) this is ``asyncio.run(main)`` and returns its
+    result. Where a loop already runs (Pyodide in a page, a worker or Node; a Jupyter
+    kernel) it schedules ``main`` as a task on that loop and returns the task.
+    """
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(main)  # type: ignore[arg-type]
+    return asyncio.ensure_future(main)

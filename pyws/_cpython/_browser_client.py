@@ -1,0 +1,352 @@
+"""A sans-I/O WebSocket client that behaves like a browser: bytes in, events out, no asyncio.
+
+:class:`BrowserClient` wraps websockets' ``ClientProtocol`` (through
+:mod:`._websockets_shim`) and adds what the browser does on top of RFC 6455: the
+standard's handshake checks, message reassembly with fail-fast UTF-8 checks, Chromium's
+failure rules and close reasons (:mod:`._browser_rules`), what is dropped after close,
+and how a connection's end is reported. The I/O layer (:mod:`._connection`) feeds it
+bytes and the end of TCP, and writes what :meth:`BrowserClient.data_to_send` returns::
+
+    client = BrowserClient(url, protocols, options, user_agent)
+    client.start()                         # the handshake request is in data_to_send()
+    for event in client.receive_data(data):
+        ...                                # Opened, Message, Closing, Failed, Rejected
+    closed = client.connection_lost(error) # Closed(code, reason, was_clean, failed)
+
+Events are small immutable tuples (``typing.NamedTuple``): a message costs one
+allocation on the hot path.
+"""
+
+from __future__ import annotations
+
+import codecs
+import enum
+from typing import TYPE_CHECKING, NamedTuple, Union, cast
+
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Response
+from websockets.protocol import State
+from websockets.uri import WebSocketURI
+
+from .._backend import DROPPED, FAILED, Closed
+from .._spec import to_usv
+from ._browser_rules import INVALID_UTF8_TEXT
+from ._websockets_shim import BrowserClientProtocol, BrowserDeflateFactory
+
+if TYPE_CHECKING:
+    from .._options import Options
+    from .._spec import WebSocketURL
+
+__all__ = [
+    "BrowserClient", "Phase", "Event", "Opened", "Message", "Closing", "Failed", "Rejected",
+]
+
+
+class Phase(enum.Enum):
+    """Where a connection is in its life (what ``readyState`` is made of, plus failing)."""
+
+    #: The opening handshake is under way.
+    CONNECTING = "connecting"
+    #: Messages flow both ways.
+    OPEN = "open"
+    #: A close frame was sent or received: the closing handshake is under way.
+    CLOSING = "closing"
+    #: The connection was failed (the standard's words): nothing more is read, and TCP
+    #: is ending; :meth:`BrowserClient.connection_lost` then reports 1006 with an error.
+    FAILING = "failing"
+    #: TCP is gone, or the attempt was abandoned: :class:`Closed` was returned.
+    CLOSED = "closed"
+
+
+class Opened(NamedTuple):
+    """The opening handshake succeeded."""
+
+    protocol: str
+    extensions: str
+
+
+class Message(NamedTuple):
+    """A whole message: ``str`` for text, ``bytes``/``bytearray`` for binary (the
+    client lets go of it: the receiver may keep a bytearray)."""
+
+    data: str | bytes | bytearray
+
+
+class Closing(NamedTuple):
+    """The server started the closing handshake (and our close frame answered it)."""
+
+
+class Failed(NamedTuple):
+    """The server broke the protocol: the connection is failed. Write
+    :meth:`BrowserClient.data_to_send` (our close frame), then end TCP. ``why`` is for
+    the log: scripts only ever see close code 1006."""
+
+    why: str
+
+
+class Rejected(NamedTuple):
+    """The opening handshake failed: abort the connection. ``why`` is for the log."""
+
+    why: str
+
+
+Event = Union[Opened, Message, Closing, Failed, Rejected]
+
+_new = tuple.__new__  # builds a Message without NamedTuple's own __new__ (3x the cost)
+_TEXT, _BINARY, _CONT, _CLOSE = Opcode.TEXT, Opcode.BINARY, Opcode.CONT, Opcode.CLOSE
+_utf8_decoder = codecs.getincrementaldecoder("utf-8")
+
+
+class _Reassembly:
+    """A fragmented message being received; text is decoded as it arrives, so invalid
+    UTF-8 fails the connection at once, as in Chromium."""
+
+    __slots__ = ("parts", "decoder")
+
+    def __init__(self, text: bool) -> None:
+        self.parts: list[str] | list[bytes] = []
+        self.decoder = _utf8_decoder() if text else None
+
+    def add(self, data: bytes | bytearray | memoryview, fin: bool) -> None:
+        """Raises ``UnicodeDecodeError`` for invalid UTF-8 in a text message."""
+        if self.decoder is not None:
+            self.parts.append(self.decoder.decode(data, fin))  # type: ignore[arg-type]
+        else:
+            self.parts.append(data)  # type: ignore[arg-type]
+
+    def message(self) -> str | bytes:
+        if self.decoder is not None:
+            return "".join(self.parts)  # type: ignore[arg-type]
+        return b"".join(self.parts)  # type: ignore[arg-type]
+
+
+class BrowserClient:
+    """One client connection's protocol state, as a browser keeps it (see the module
+    docstring)."""
+
+    def __init__(self, url: WebSocketURL, protocols: tuple[str, ...], options: Options,
+                 user_agent: str) -> None:
+        uri = WebSocketURI(url.secure, url.connect_host, url.port, url.resource_name, "",
+                           url.username or None, url.password if url.username else None)
+        self._protocols = protocols
+        self._headers = options.headers or {}
+        self._user_agent = user_agent
+        self.protocol = BrowserClientProtocol(
+            uri,
+            origin=options.origin,  # type: ignore[arg-type]
+            # What browsers offer: "permessage-deflate; client_max_window_bits".
+            extensions=[BrowserDeflateFactory()] if options.compression == "deflate" else None,
+            subprotocols=list(protocols) or None,  # type: ignore[arg-type]
+            max_size=options.max_size,
+        )
+        self.phase = Phase.CONNECTING
+        self._reassembly: _Reassembly | None = None
+
+    # -- sending ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Queue the opening handshake's request (the transport is connected)."""
+        protocol = self.protocol
+        request = protocol.connect()
+        headers = request.headers
+        headers["User-Agent"] = self._user_agent
+        for name, value in self._headers.items():
+            if name in headers:  # replace (Host, User-Agent), never send it twice
+                del headers[name]
+            headers[name] = value
+        protocol.send_request(request)
+
+    def send_text(self, payload: bytes) -> None:
+        """Queue a text message (UTF-8) while OPEN; see :meth:`data_to_send`."""
+        self.protocol.send_text(payload)
+
+    def send_binary(self, payload: bytes) -> None:
+        """Queue a binary message while OPEN."""
+        self.protocol.send_binary(payload)
+
+    @property
+    def can_send(self) -> bool:
+        """Whether messages can be sent: OPEN, and TCP has not ended."""
+        return self.protocol.state is State.OPEN and self.phase is Phase.OPEN
+
+    def close(self, code: int | None, reason: str) -> bool:
+        """Start the closing handshake (our close frame); False if it was already started
+        (by the server: its close frame was answered) or the connection is not OPEN."""
+        if not self.can_send:
+            return False
+        self.protocol.send_close(code, reason)
+        self.phase = Phase.CLOSING
+        return True
+
+    def data_to_send(self) -> list[bytes]:
+        """Bytes to write, in order; an empty bytes object last means "end TCP's sending
+        side" (websockets' ``SEND_EOF``)."""
+        return self.protocol.data_to_send()
+
+    # -- receiving ----------------------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> list[Event]:
+        """Feed bytes from the server; return what they meant, in order."""
+        protocol = self.protocol
+        protocol.receive_data(data)
+        frames = protocol.events_received()
+        events: list[Event] = []
+        if self.phase is Phase.CONNECTING:
+            if not frames or not isinstance(frames[0], Response):
+                if protocol.handshake_exc is not None:
+                    return self._reject(events, f"the opening handshake failed: {protocol.handshake_exc}")
+                return events
+            rejected = self._handshake_done(frames[0], events)
+            if rejected is not None:
+                return self._reject(events, rejected)
+            frames = frames[1:]
+        if frames and self.phase is not Phase.FAILING:
+            self._frames(cast("list[Frame]", frames), events)
+        if self.phase is Phase.FAILING:
+            return events
+        if protocol.parser_exc is not None:
+            self._fail(events, f"{type(protocol.parser_exc).__name__}: {protocol.parser_exc}")
+        elif protocol.data_after_close:
+            # Chromium: a frame after the server's close frame fails the connection.
+            self._fail(events, "the server sent data after its close frame")
+        return events
+
+    def receive_eof(self) -> None:
+        """The server ended its sending side of TCP."""
+        self.protocol.receive_eof()
+
+    @property
+    def close_received(self) -> bool:
+        """Whether the server's close frame arrived."""
+        return self.protocol.close_rcvd is not None
+
+    def hold_pongs(self) -> None:
+        """The server does not read our writes: answer no ping now; keep the latest."""
+        self.protocol.pongs_paused = True
+
+    def release_pongs(self) -> bool:
+        """The server reads again: True if a ping waits for its pong (:meth:`send_pong`)."""
+        self.protocol.pongs_paused = False
+        return self.protocol.pending_pong is not None
+
+    def send_pong(self) -> bool:
+        """Answer the latest ping that waited, unless pongs are held again or the
+        connection is closing; True if the pong is in :meth:`data_to_send`."""
+        protocol = self.protocol
+        return not protocol.pongs_paused and protocol.send_pending_pong()
+
+    @property
+    def awaiting_tcp_close(self) -> bool:
+        """Both close frames are exchanged, or the server's arrived: the server should now
+        close TCP (RFC 6455 section 7.1.1), within :data:`._browser_rules.TCP_CLOSE_TIMEOUT`."""
+        return self.protocol.close_rcvd is not None and self.protocol.close_expected()
+
+    # -- the end ------------------------------------------------------------------------
+
+    def abandon(self) -> Closed:
+        """The attempt is given up before TCP ended (a timeout, ``close()`` while
+        connecting, no route to the server): the connection failed."""
+        self.phase = Phase.CLOSED
+        return FAILED
+
+    def connection_lost(self, error: Exception | None) -> Closed:
+        """TCP is gone (``error`` if it did not end normally): how the connection ended."""
+        phase, self.phase = self.phase, Phase.CLOSED
+        if phase is Phase.CLOSED:
+            raise RuntimeError("connection_lost() after the connection was reported closed")
+        if phase is Phase.CONNECTING or phase is Phase.FAILING:
+            return FAILED
+        protocol = self.protocol
+        protocol.receive_eof()
+        received = protocol.close_rcvd
+        if received is None:
+            # A drop after open (or a closing handshake that timed out) is not a failure
+            # of the connection: Chromium reports close 1006 without an error event.
+            return DROPPED
+        # Chromium: clean only if TCP then ended normally (a reset is not clean).
+        return Closed(code=int(received.code), reason=received.reason,
+                      was_clean=protocol.close_sent is not None and error is None, failed=False)
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _handshake_done(self, response: Response, events: list[Event]) -> str | None:
+        """The response arrived: Opened, or why it is rejected."""
+        protocol = self.protocol
+        if protocol.handshake_exc is not None:
+            return f"the opening handshake failed: {protocol.handshake_exc}"
+        selected = protocol.subprotocol or ""
+        if self._protocols and not selected:
+            # WebSockets Standard: stricter than RFC 6455, a server that selects no
+            # subprotocol when some were requested fails the connection.
+            return "the server selected no subprotocol, but some were requested"
+        self.phase = Phase.OPEN
+        extensions = ", ".join(response.headers.get_all("Sec-WebSocket-Extensions"))
+        events.append(Opened(selected, extensions))
+        return None
+
+    def _reject(self, events: list[Event], why: str) -> list[Event]:
+        self.phase = Phase.FAILING
+        events.append(Rejected(why))
+        return events
+
+    def _fail(self, events: list[Event], why: str) -> None:
+        self.phase = Phase.FAILING
+        events.append(Failed(why))
+
+    def _frames(self, frames: list[Frame], events: list[Event]) -> None:
+        append = events.append
+        for frame in frames:
+            opcode = frame.opcode
+            if opcode is _TEXT:
+                if frame.fin:
+                    try:
+                        # Received frames hold bytes or a bytearray, never a memoryview.
+                        append(_new(Message, (frame.data.decode("utf-8"),)))  # type: ignore[union-attr]
+                    except UnicodeDecodeError:
+                        return self._invalid_utf8(events)
+                else:
+                    self._reassembly = _Reassembly(text=True)
+                    if not self._fragment(frame, events):
+                        return None
+            elif opcode is _BINARY:
+                if frame.fin:
+                    append(_new(Message, (frame.data,)))
+                else:
+                    self._reassembly = _Reassembly(text=False)
+                    self._fragment(frame, events)
+            elif opcode is _CONT:
+                if not self._fragment(frame, events):
+                    return None
+            elif opcode is _CLOSE:
+                self._reassembly = None  # a message cut by a close frame is dropped
+                if self.protocol.close_rcvd_then_sent:
+                    self.phase = Phase.CLOSING
+                    append(Closing())
+            # Ping and pong: the protocol answered the ping already.
+        return None
+
+    def _fragment(self, frame: Frame, events: list[Event]) -> bool:
+        reassembly = self._reassembly
+        assert reassembly is not None
+        try:
+            reassembly.add(frame.data, frame.fin)
+        except UnicodeDecodeError:
+            self._invalid_utf8(events)
+            return False
+        if frame.fin:
+            self._reassembly = None
+            events.append(_new(Message, (reassembly.message(),)))
+        return True
+
+    def _invalid_utf8(self, events: list[Event]) -> None:
+        self.protocol.fail(1002, INVALID_UTF8_TEXT)  # Chromium's code and reason
+        self._fail(events, "the server sent invalid UTF-8 in a text message")
+
+
+def encode_text(data: str) -> bytes:
+    """A text message's payload: UTF-8 of ``data`` as a USVString (lone surrogates
+    become U+FFFD, as the browser sends them)."""
+    try:
+        return data.encode("utf-8")
+    except UnicodeEncodeError:
+        return to_usv(data).encode("utf-8")

@@ -1,0 +1,116 @@
+"""What the async API of a socket waits on: its messages for ``recv()``, its close, its drain.
+
+The queue behind ``recv()`` exists only once someone wants it: from the start for sockets
+opened with ``pyws.connect()`` (nothing is lost before the first ``recv()``), from the
+first ``recv()`` for a socket made with the constructor. A callback-only user pays for
+no queue. Listeners always run first; then the message is queued for ``recv()``: mixing
+both, each sees every message.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ._errors import WebSocketError
+
+# asyncio is imported where it is used, not here: ``import pyws`` stays cheap (asyncio
+# is a third of a cold import); by the time these run the backend has imported it.
+if TYPE_CHECKING:
+    import asyncio
+
+    from ._events import CloseEvent
+
+__all__ = ["Inbox"]
+
+
+def _settle(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
+
+
+class Inbox:
+    """The messages waiting for ``recv()`` and the coroutines waiting on one socket."""
+
+    __slots__ = ("messages", "close_event", "_message_waiter", "_close_waiters", "_drain_waiters")
+
+    def __init__(self, close_event: CloseEvent | None = None) -> None:
+        #: Messages not received yet; None until a queue is wanted (:meth:`want_messages`).
+        self.messages: collections.deque[Any] | None = None
+        #: The socket's close event, once CLOSED.
+        self.close_event = close_event
+        self._message_waiter: asyncio.Future[None] | None = None
+        self._close_waiters: list[asyncio.Future[None]] = []
+        self._drain_waiters: list[asyncio.Future[None]] = []
+
+    def want_messages(self) -> None:
+        """Queue every message from now on."""
+        if self.messages is None:
+            self.messages = collections.deque()
+
+    # -- fed by the socket --------------------------------------------------------------
+
+    def put(self, data: Any) -> None:
+        """A message arrived (only called once :meth:`want_messages` was)."""
+        assert self.messages is not None
+        self.messages.append(data)
+        _settle(self._message_waiter)
+
+    def closed(self, event: CloseEvent) -> None:
+        """The socket is CLOSED: wake everyone."""
+        self.close_event = event
+        for waiter in (self._message_waiter, *self._close_waiters, *self._drain_waiters):
+            _settle(waiter)
+        self._close_waiters.clear()
+        self._drain_waiters.clear()
+
+    # -- waited on by the socket's coroutines --------------------------------------------
+
+    async def get(self) -> Any:
+        """The next message; :class:`WebSocketError` once closed and empty."""
+        self.want_messages()
+        messages = self.messages
+        assert messages is not None
+        while True:
+            if messages:
+                return messages.popleft()
+            if self.close_event is not None:
+                raise WebSocketError.from_close(self.close_event, "the WebSocket is closed")
+            if self._message_waiter is not None and not self._message_waiter.done():
+                raise RuntimeError("recv() is already being awaited by another coroutine")
+            import asyncio
+
+            self._message_waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._message_waiter
+            finally:
+                self._message_waiter = None
+
+    async def wait_closed(self) -> CloseEvent:
+        """The close event, once the socket is CLOSED."""
+        import asyncio
+
+        while self.close_event is None:
+            waiter = asyncio.get_running_loop().create_future()
+            self._close_waiters.append(waiter)
+            await waiter
+        return self.close_event
+
+    async def wait_drained(self, buffered_amount: Callable[[], int], threshold: int) -> None:
+        """Until ``buffered_amount()`` is at most ``threshold``, or the socket is closed."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        while buffered_amount() > threshold and self.close_event is None:
+            waiter = loop.create_future()
+            self._drain_waiters.append(waiter)
+            # The backends have no "drained" event (JavaScript has none either): poll the
+            # amount on a short timer; it only runs while someone waits.
+            handle = loop.call_later(0.005, _settle, waiter)
+            try:
+                await waiter
+            finally:
+                handle.cancel()
+                if waiter in self._drain_waiters:
+                    self._drain_waiters.remove(waiter)

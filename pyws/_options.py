@@ -1,0 +1,78 @@
+"""``pyws.Options``: the keyword options beyond the browser's constructor.
+
+The standard is moving towards an options bag (``new WebSocket(url, {protocols})``,
+whatwg/websockets#76); pyws takes these as keywords. Defaults reproduce the browser.
+Each option is checked here, where it is given; a runtime that cannot honour one refuses
+it afterwards (``Backend.check_options``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from ._headers import check_headers
+
+if TYPE_CHECKING:
+    import ssl as _ssl  # not at run time: Pyodide ships ssl as a separate package
+
+__all__ = ["Options", "DEFAULT_OPTIONS"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """Options beyond the browser's API (keyword arguments of the constructor)."""
+
+    #: Extra HTTP headers for the opening handshake (e.g. Authorization, Cookie).
+    headers: Mapping[str, str] | None = None
+    #: The Origin header (a browser always sends its page's origin; pyws sends none).
+    origin: str | None = None
+    #: TLS for ``wss://``: None = verified against the system trust store.
+    ssl: _ssl.SSLContext | None = None  # checked by the CPython backend
+    #: Seconds for the whole opening: waiting for another connection to the same server
+    #: to finish connecting (RFC 6455 4.1), the proxy, TCP, TLS and the opening handshake.
+    open_timeout: float | None = 30.0
+    #: Seconds to wait for the server's part of the closing handshake.
+    close_timeout: float | None = 10.0
+    #: Largest incoming message in bytes (also bounds decompression); None = no limit.
+    max_size: int | None = 64 * 2**20
+    #: Offer permessage-deflate, as browsers do ("deflate"), or not (None).
+    compression: str | None = "deflate"
+    #: HTTP proxy: True = from the environment (https_proxy for wss://, http_proxy for
+    #: ws://, all_proxy, no_proxy; loopback hosts never), a URL
+    #: "http://[user:password@]host:port" (or https://) for every connection, or
+    #: None/False = directly. Checked by the CPython backend (pyws/_cpython/_proxy.py).
+    proxy: str | bool | None = True
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, object]) -> Options:
+        """The options of a constructor call; ``TypeError``/``ValueError`` for a bad one."""
+        if not kwargs:
+            return DEFAULT_OPTIONS
+        names = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(kwargs) - names)
+        if unknown:
+            raise TypeError(f"WebSocket() got unexpected keyword argument(s): {', '.join(unknown)}")
+        options = cls(**kwargs)  # type: ignore[arg-type]
+        options._check()
+        return options
+
+    def _check(self) -> None:
+        if self.compression not in (None, "deflate"):
+            raise ValueError('compression must be "deflate" or None')
+        if self.proxy is not None and not isinstance(self.proxy, (bool, str)):
+            raise TypeError("proxy must be a proxy URL (str), True (from the environment), "
+                            "or None/False (no proxy)")
+        if self.headers is not None:
+            check_headers(self.headers)
+
+    def non_default(self) -> list[str]:
+        """Names of the options set to something else than their default."""
+        if self is DEFAULT_OPTIONS:
+            return []
+        return [field.name for field in dataclasses.fields(self)
+                if getattr(self, field.name) != field.default]
+
+
+DEFAULT_OPTIONS = Options()
