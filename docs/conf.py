@@ -20,10 +20,11 @@ author = "the pyws authors"
 copyright = "the pyws authors"  # noqa: A001 - Sphinx's name
 release = version = pyws.__version__
 
+# No sphinx.ext.napoleon: pyws's docstrings are plain prose with reST markup, no
+# Google/NumPy sections (napoleon would read a property's "x" (default...) as a type).
 extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
-    "sphinx.ext.napoleon",
 ]
 # Offline on purpose: sphinx.ext.intersphinx is not loaded, so nothing is fetched. A
 # reference to Python's own names (``ssl.SSLContext``) stays plain text.
@@ -42,8 +43,6 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_typehints_format = "short"
 autodoc_preserve_defaults = True
-napoleon_google_docstring = True
-napoleon_numpy_docstring = False
 # Unresolvable references are not warnings (nitpicky is off): names of the standard
 # library and of the DOM (``ssl.SSLContext``, ``asyncio.Future``) have no target offline.
 nitpicky = False
@@ -51,5 +50,6 @@ nitpicky = False
 # -- HTML ------------------------------------------------------------------------------
 html_theme = "furo"
 html_title = f"pyws {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["pyws.css"]
 html_show_sourcelink = False
