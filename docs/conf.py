@@ -37,6 +37,8 @@ exclude_patterns = ["_build", "README.md"]
 myst_enable_extensions = ["colon_fence"]
 # Anchors for "page.md#a-section" links, down to ### headings.
 myst_heading_anchors = 3
+# Unlabelled code blocks (tool output, usage lines) are shown as they are.
+highlight_language = "none"
 
 # -- autodoc ---------------------------------------------------------------------------
 autodoc_member_order = "bysource"
