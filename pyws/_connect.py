@@ -109,7 +109,12 @@ def connect(url: str, protocols: str | Iterable[str] | None = None, **options: A
 
 def connect_sync(url: str, protocols: str | Iterable[str] | None = None, *,
                  timeout: float | None = None, **options: Any) -> WebSocket:
-    """Open a WebSocket, blocking until it is open (see :func:`connect`)."""
+    """Open a WebSocket, blocking until it is open (see :func:`connect`).
+
+    Raises :class:`~pyws.WebSocketError` if the connection fails, ``TimeoutError`` after
+    ``timeout`` seconds, and ``RuntimeError`` where this runtime cannot block (under
+    Pyodide without JSPI; on CPython, on the very loop the new socket would live on).
+    """
     return backend().run_blocking(None, lambda: connect(url, protocols, **options)._open(),
                                   timeout, "await pyws.connect(url)")
 
