@@ -9,10 +9,11 @@ it afterwards (``Backend.check_options``).
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ._headers import check_headers
+from ._headers import check_headers, check_origin
 
 if TYPE_CHECKING:
     import ssl as _ssl  # not at run time: Pyodide ships ssl as a separate package
@@ -54,18 +55,31 @@ class Options:
         unknown = sorted(set(kwargs) - names)
         if unknown:
             raise TypeError(f"WebSocket() got unexpected keyword argument(s): {', '.join(unknown)}")
+        if kwargs.get("headers") is not None:
+            # A checked copy: a later change to the caller's mapping cannot reach the wire.
+            kwargs = {**kwargs, "headers": check_headers(kwargs["headers"])}
         options = cls(**kwargs)  # type: ignore[arg-type]
         options._check()
         return options
 
     def _check(self) -> None:
+        """Every option's type and value, in every runtime (``TypeError``/``ValueError``
+        naming the option); what only a backend can check (``ssl``'s type where the
+        ``ssl`` module exists, the proxy URL) it checks in ``check_options``."""
+        if self.origin is not None:
+            check_origin(self.origin)
+        _check_seconds("open_timeout", self.open_timeout)
+        _check_seconds("close_timeout", self.close_timeout)
+        if self.max_size is not None and (type(self.max_size) is not int):
+            raise TypeError(f"max_size must be an int (bytes) or None, not "
+                            f"{type(self.max_size).__name__}")
+        if self.max_size is not None and self.max_size < 1:
+            raise ValueError(f"max_size must be at least 1 byte (None: no limit), not {self.max_size}")
         if self.compression not in (None, "deflate"):
             raise ValueError('compression must be "deflate" or None')
         if self.proxy is not None and not isinstance(self.proxy, (bool, str)):
             raise TypeError("proxy must be a proxy URL (str), True (from the environment), "
                             "or None/False (no proxy)")
-        if self.headers is not None:
-            check_headers(self.headers)
 
     def non_default(self) -> list[str]:
         """Names of the options set to something else than their default."""
@@ -73,6 +87,16 @@ class Options:
             return []
         return [field.name for field in dataclasses.fields(self)
                 if getattr(self, field.name) != field.default]
+
+
+def _check_seconds(name: str, value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds or None, not {type(value).__name__}")
+    if not 0 <= value < math.inf:  # NaN fails too
+        raise ValueError(f"{name} must be a finite number of seconds >= 0 (None: no limit), "
+                         f"not {value}")
 
 
 DEFAULT_OPTIONS = Options()

@@ -21,10 +21,12 @@ import threading
 from typing import TYPE_CHECKING, cast
 
 from .._backend import DROPPED, Closed
+from .._redact import redact_url
 from .._version import __version__
-from . import _dial, _host
+from . import _dial, _host, _tls
 from ._browser_client import (
     BrowserClient,
+    Challenged,
     Closing,
     Event,
     Failed,
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from .._backend import Owner
     from .._options import Options
     from .._spec import WebSocketURL
+    from ._proxy import ProxyURL
 
 __all__ = ["ClientConnection", "USER_AGENT"]
 
@@ -65,6 +68,8 @@ class ClientConnection(asyncio.Protocol):
         self._thread_id = threading.main_thread().ident if hosted else _get_ident()
         self._owner = owner
         self._url = url
+        #: The URL as every log record shows it: the password masked.
+        self._shown = redact_url(url.href)
         self._options = options
         self._client = client = BrowserClient(url, protocols, options, USER_AGENT)
         self._outbox = Outbox(loop, client, self._thread_id)
@@ -73,6 +78,11 @@ class ClientConnection(asyncio.Protocol):
         # of the endpoint lock (RFC 6455 section 4.1).
         self._handshake_over: asyncio.Future[None] = loop.create_future()
         self._connect_task: asyncio.Task[None] | None = None
+        # The proxy this connection goes through (None: directly), once known.
+        self._proxy: ProxyURL | None = None
+        # Set when a 401 challenge is answered on a new connection: the first one's end
+        # is then not the socket's.
+        self._retrying = False
         self._open_timer: asyncio.TimerHandle | None = None
         self._end_timer: asyncio.TimerHandle | None = None
         if self._on_loop_thread():
@@ -95,13 +105,13 @@ class ClientConnection(asyncio.Protocol):
     def send_binary(self, data: bytes) -> None:
         self._outbox.send(False, data)
 
-    def close(self, code: int | None, reason: str) -> None:
+    def close(self, code: int | None, reason: str, quiet: bool = False) -> None:
         # On the loop's thread the close frame is written at once (after what was sent
         # before it); the events it leads to come later, from the loop.
         if self._on_loop_thread():
-            self._close(code, reason)
+            self._close(code, reason, quiet)
         else:
-            self.loop.call_soon_threadsafe(self._close, code, reason)
+            self.loop.call_soon_threadsafe(self._close, code, reason, quiet)
 
     def going_away(self) -> None:
         """The host is exiting (Ctrl-C, sys.exit, the loop shutting down): close with 1001."""
@@ -129,20 +139,32 @@ class ClientConnection(asyncio.Protocol):
             self._fail(f"the opening handshake timed out after {self._options.open_timeout} s")
 
     async def _connect(self) -> None:
-        url = self._url
+        url, options = self._url, self._options
         try:
-            ssl_context = (self._options.ssl or default_ssl_context()) if url.secure else None
-            # Reaching the server (a proxy tunnel, or RFC 6455 4.1's endpoint lock, held
-            # until the handshake is over; Happy Eyeballs; TLS) is _dial's: it calls
-            # connection_made() on this protocol.
-            async with _dial.connected(self, url, ssl_context, self._options, USER_AGENT):
-                await self._handshake_over
+            ssl_context = (options.ssl or default_ssl_context()) if url.secure else None
+            self._proxy = _dial.route(options, url)
+            while True:
+                # Reaching the server (a proxy tunnel, or RFC 6455 4.1's endpoint lock,
+                # held until the handshake is over; Happy Eyeballs; TLS) is _dial's: it
+                # calls connection_made() on this protocol.
+                async with _dial.connected(self, url, ssl_context, self._proxy, options,
+                                           USER_AGENT):
+                    await self._handshake_over
+                if not self._retrying or self._client.phase is Phase.CLOSED:
+                    break
+                # A 401 challenge: a second handshake with the URL's credentials, on a
+                # new connection (the first one is gone: connection_lost() said so).
+                self._retrying = False
+                self._client.retry_with_credentials()
+                self._handshake_over = self.loop.create_future()
         except asyncio.CancelledError:
             self._fail("the connection attempt was cancelled")
+        except _tls.TLSFailure as exc:
+            self._fail(f"TLS handshake failed: {exc}")
         except (OSError, ssl.SSLError) as exc:
             self._fail(f"{type(exc).__name__}: {exc}")
         except Exception as exc:  # never let an unexpected error hang the socket
-            logger.exception("pyws: unexpected error while connecting to %s", url.href)
+            logger.exception("pyws: unexpected error while connecting to %s", self._shown)
             self._fail(f"{type(exc).__name__}: {exc}")
         finally:
             self._cancel_open_timer()
@@ -170,8 +192,10 @@ class ClientConnection(asyncio.Protocol):
             self._start_end_timer(TCP_CLOSE_TIMEOUT, None)
 
     def eof_received(self) -> bool | None:
-        self._client.receive_eof()
+        events = self._client.receive_eof()
         self._outbox.write(self._client.data_to_send())
+        if events:
+            self._handle(events)
         return None  # let the transport close itself
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -184,15 +208,17 @@ class ClientConnection(asyncio.Protocol):
             self._handshake_over.set_result(None)
         if phase is Phase.CLOSED:  # already reported (failed before TCP ended)
             return
+        if self._retrying:  # a 401 challenge: _connect() goes on with a new connection
+            return
         closed = client.connection_lost(exc)
         detail = f" ({exc})" if exc else ""
         if phase is Phase.CONNECTING:
             logger.warning("WebSocket connection to '%s' failed: the connection was closed "
-                           "during the opening handshake%s", self._url.href, detail)
+                           "during the opening handshake%s", self._shown, detail)
         elif closed is DROPPED:
             # Not a failure (Chromium fires no error event), but worth a word.
             logger.info("WebSocket connection to '%s' closed abnormally: no close frame "
-                        "was received%s", self._url.href, detail)
+                        "was received%s", self._shown, detail)
         self._report(closed)
 
     def pause_writing(self) -> None:
@@ -235,6 +261,8 @@ class ClientConnection(asyncio.Protocol):
                     self._protocol_error(cast(Failed, event).why)
                 elif kind is Rejected:
                     self._rejected(cast(Rejected, event).why)
+                elif kind is Challenged:
+                    self._challenged(cast(Challenged, event).why)
         finally:
             outbox.release()
 
@@ -244,10 +272,23 @@ class ClientConnection(asyncio.Protocol):
             self._handshake_over.set_result(None)
         self._owner._opened(opened.protocol, opened.extensions)
 
+    def _challenged(self, why: str) -> None:
+        """A 401 with a Basic challenge, and the URL has credentials: answer it on a new
+        connection, unless the credentials would cross a proxy in clear text."""
+        if self._proxy is not None and not self._url.secure:
+            self._rejected(f"{why}, but the URL's credentials are not sent over ws:// through "
+                           f"the proxy {self._proxy}, which could read them (use wss://)")
+            return
+        logger.debug("WebSocket connection to '%s': %s: sending the URL's on a new "
+                     "connection", self._shown, why)
+        self._retrying = True
+        if self._transport is not None:
+            self._transport.abort()
+
     def _rejected(self, why: str) -> None:
         """The opening handshake failed: drop the connection; it is reported when TCP is
         gone."""
-        logger.warning("WebSocket connection to '%s' failed: %s", self._url.href, why)
+        logger.warning("WebSocket connection to '%s' failed: %s", self._shown, why)
         if not self._handshake_over.done():
             self._handshake_over.set_result(None)
         if self._transport is not None:
@@ -256,17 +297,19 @@ class ClientConnection(asyncio.Protocol):
     def _protocol_error(self, why: str) -> None:
         """The server broke the protocol: our close frame (written already), then end TCP;
         it is reported when TCP is gone (within the close timeout)."""
-        logger.warning("WebSocket connection to '%s' failed: %s", self._url.href, why)
+        logger.warning("WebSocket connection to '%s' failed: %s", self._shown, why)
         if self._transport is not None:
             self._transport.close()
             self._start_end_timer(TCP_CLOSE_TIMEOUT, None)
 
     # -- closing ------------------------------------------------------------------------
 
-    def _close(self, code: int | None, reason: str) -> None:
+    def _close(self, code: int | None, reason: str, quiet: bool) -> None:
         client = self._client
-        if client.phase is Phase.CONNECTING:
-            self._fail("close() was called before the connection was established")
+        if client.phase is Phase.CONNECTING or self._retrying:
+            # ``quiet``: the user's own code gave up waiting (a cancelled connect()).
+            self._fail("close() was called before the connection was established",
+                       logging.DEBUG if quiet else logging.WARNING)
             return
         self._outbox.flush()  # messages sent before close() go first
         if client.close(code, reason):
@@ -274,13 +317,13 @@ class ClientConnection(asyncio.Protocol):
             self._start_end_timer(self._options.close_timeout,
                                   "the server did not complete the closing handshake")
 
-    def _fail(self, why: str) -> None:
+    def _fail(self, why: str, level: int = logging.WARNING) -> None:
         """The connection could not be established (or is given up while connecting):
         error and close 1006, on the next turn (the caller may be the user's close())."""
         client = self._client
         if client.phase is Phase.CLOSED:
             return
-        logger.warning("WebSocket connection to '%s' failed: %s", self._url.href, why)
+        logger.log(level, "WebSocket connection to '%s' failed: %s", self._shown, why)
         closed = client.abandon()
         if not self._handshake_over.done():
             self._handshake_over.set_result(None)
@@ -311,7 +354,7 @@ class ClientConnection(asyncio.Protocol):
     def _end_timed_out(self, failure: str | None) -> None:
         self._end_timer = None
         if failure is not None and not self._client.close_received:
-            logger.warning("WebSocket connection to '%s': %s", self._url.href, failure)
+            logger.warning("WebSocket connection to '%s': %s", self._shown, failure)
         if self._transport is not None:
             self._transport.abort()
 
