@@ -307,9 +307,11 @@ class ClientConnection(asyncio.Protocol):
     def _close(self, code: int | None, reason: str, quiet: bool) -> None:
         client = self._client
         if client.phase is Phase.CONNECTING or self._retrying:
-            # ``quiet``: the user's own code gave up waiting (a cancelled connect()).
-            self._fail("close() was called before the connection was established",
-                       logging.DEBUG if quiet else logging.WARNING)
+            if quiet:  # the user's own code gave up waiting (a cancelled connect())
+                self._fail("connect() was cancelled before the connection was established",
+                           logging.DEBUG)
+            else:
+                self._fail("close() was called before the connection was established")
             return
         self._outbox.flush()  # messages sent before close() go first
         if client.close(code, reason):
