@@ -28,6 +28,7 @@ import base64
 import codecs
 import enum
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple, Union, cast
 
 from websockets.frames import Frame, Opcode
@@ -152,6 +153,38 @@ class _Reassembly:
         return b"".join(self.parts)  # type: ignore[arg-type]
 
 
+class _UrlCredentials:
+    """The URL's user name and password, sent the browser's way: only to answer a 401
+    with a ``Basic`` challenge, once, on a new connection. Not used when the script
+    gave an ``Authorization`` header itself."""
+
+    __slots__ = ("pair", "authorization")
+
+    def __init__(self, url: WebSocketURL, headers: Mapping[str, str]) -> None:
+        explicit = any(name.lower() == "authorization" for name in headers)
+        self.pair = (url.username, url.password) \
+            if (url.username or url.password) and not explicit else None
+        #: The Authorization header of the second handshake, once challenged.
+        self.authorization: str | None = None
+
+    def answer(self, response: Response, why: str) -> Challenged | Rejected:
+        """What a 401 ``response`` means (``why``: websockets' words for it)."""
+        if self.pair is None:
+            return Rejected(why)
+        if self.authorization is not None:
+            return Rejected(f"{why}: the server refused the URL's credentials")
+        if not offers_basic(response.headers.get_all("WWW-Authenticate")):
+            return Rejected(f"{why}: the server offers no Basic authentication, the only "
+                            "scheme pyws answers with the URL's credentials")
+        return Challenged("the server asked for credentials (HTTP 401, Basic)")
+
+    def use(self) -> None:
+        """Build ``Authorization: Basic`` (UTF-8 of "user:password") for the next request."""
+        assert self.pair is not None and self.authorization is None
+        user_pass = ":".join(self.pair).encode("utf-8")
+        self.authorization = "Basic " + base64.b64encode(user_pass).decode("ascii")
+
+
 class BrowserClient:
     """One client connection's protocol state, as a browser keeps it (see the module
     docstring)."""
@@ -164,13 +197,7 @@ class BrowserClient:
         self._options = options
         self._headers = options.headers or {}
         self._user_agent = user_agent
-        #: The URL's credentials, unless an Authorization header was given explicitly.
-        self._credentials: tuple[str, str] | None = None
-        if (url.username or url.password) and not any(
-                name.lower() == "authorization" for name in self._headers):
-            self._credentials = (url.username, url.password)
-        #: The Authorization header of the second handshake, once challenged.
-        self._authorization: str | None = None
+        self._credentials = _UrlCredentials(url, self._headers)
         self.protocol = self._new_protocol()
         self.phase = Phase.CONNECTING
         self._reassembly: _Reassembly | None = None
@@ -192,9 +219,7 @@ class BrowserClient:
         """After :class:`Challenged`, once TCP is gone: start over for a second opening
         handshake, with ``Authorization: Basic`` from the URL's credentials (UTF-8), on
         the next connection (:meth:`start` queues it)."""
-        assert self._credentials is not None and self._authorization is None
-        user_pass = ":".join(self._credentials).encode("utf-8")
-        self._authorization = "Basic " + base64.b64encode(user_pass).decode("ascii")
+        self._credentials.use()
         self.protocol = self._new_protocol()
         self.phase = Phase.CONNECTING
 
@@ -210,8 +235,8 @@ class BrowserClient:
             if name in headers:  # replace (Host, User-Agent), never send it twice
                 del headers[name]
             headers[name] = value
-        if self._authorization is not None:
-            headers["Authorization"] = self._authorization
+        if self._credentials.authorization is not None:
+            headers["Authorization"] = self._credentials.authorization
         protocol.send_request(request)
 
     def send_text(self, payload: bytes) -> None:
@@ -339,10 +364,10 @@ class BrowserClient:
         """The response arrived: Opened (True), or Challenged or Rejected (False)."""
         protocol = self.protocol
         if protocol.handshake_exc is not None:
-            if response.status_code == 401:
-                self._unauthorized(response, events)
-            else:
-                self._reject(events, self._handshake_failure())
+            why = self._handshake_failure()
+            self.phase = Phase.FAILING  # this connection is over, even if a retry follows
+            events.append(self._credentials.answer(response, why) if response.status_code == 401
+                          else Rejected(why))
             return False
         selected = protocol.subprotocol or ""
         if self._protocols and not selected:
@@ -358,20 +383,6 @@ class BrowserClient:
     def _handshake_failure(self) -> str:
         # websockets' message may quote the server's headers: escaped for the log.
         return f"the opening handshake failed: {escape(str(self.protocol.handshake_exc))}"
-
-    def _unauthorized(self, response: Response, events: list[Event]) -> None:
-        """A 401: Challenged if the URL's credentials may answer it, else Rejected."""
-        why = self._handshake_failure()
-        if self._credentials is None:
-            self._reject(events, why)
-        elif self._authorization is not None:
-            self._reject(events, f"{why}: the server refused the URL's credentials")
-        elif not offers_basic(response.headers.get_all("WWW-Authenticate")):
-            self._reject(events, f"{why}: the server offers no Basic authentication, the only "
-                                 "scheme pyws answers with the URL's credentials")
-        else:
-            self.phase = Phase.FAILING  # this connection is over either way
-            events.append(Challenged("the server asked for credentials (HTTP 401, Basic)"))
 
     def _reject(self, events: list[Event], why: str) -> list[Event]:
         self.phase = Phase.FAILING
