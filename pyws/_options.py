@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ._headers import check_headers, check_origin
+from ._redact import redact_header, redact_urls
 
 if TYPE_CHECKING:
     import ssl as _ssl  # not at run time: Pyodide ships ssl as a separate package
@@ -80,6 +81,18 @@ class Options:
         if self.proxy is not None and not isinstance(self.proxy, (bool, str)):
             raise TypeError("proxy must be a proxy URL (str), True (from the environment), "
                             "or None/False (no proxy)")
+
+    def __repr__(self) -> str:
+        # Credentials masked: a repr may end up in a log or a traceback.
+        shown = []
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name == "headers" and value is not None:
+                value = {name: redact_header(name, text) for name, text in value.items()}
+            elif field.name == "proxy" and isinstance(value, str):
+                value = redact_urls(value)
+            shown.append(f"{field.name}={value!r}")
+        return f"Options({', '.join(shown)})"
 
     def non_default(self) -> list[str]:
         """Names of the options set to something else than their default."""

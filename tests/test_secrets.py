@@ -121,6 +121,7 @@ async def _every_secret(auth_port: int, echo_port: int, proxy: ConnectProxy,
     with pytest.raises(pyws.DOMSyntaxError) as invalid:
         WebSocket(f"ws://alice:{URL_PASSWORD}/x@127.0.0.1:1/")
     said.append(str(invalid.value))
+    said.append(repr(pyws.Options(headers=headers, proxy=proxy_url)))
 
 
 def test_no_secret_in_any_log_record_repr_or_exception(
@@ -152,6 +153,7 @@ def test_no_secret_in_any_log_record_repr_or_exception(
         "proxy: the proxy URL 'http://bob:***@127.0.0.1:1/corp' must have no path",
         "https_proxy: the proxy URL 'http://carol:***@127.0.0.1:1/corp' must have no path",
         "The URL 'ws://alice:***@127.0.0.1:1/' is invalid.",
+        "Options(headers={'Authorization': 'Bearer ***', 'Cookie': 'session=***; theme=***'}",
     ]:
         assert expected in text, expected
 
