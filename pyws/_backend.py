@@ -92,9 +92,11 @@ class Connection(Protocol):
     def send_binary(self, data: bytes) -> None:
         """Queue a binary message (as ``send_text``)."""
 
-    def close(self, code: int | None, reason: str) -> None:
+    def close(self, code: int | None, reason: str, *, quiet: bool = False) -> None:
         """Start the closing handshake, or fail the connection if it is not open yet.
-        ``code`` None means a close frame without a body. Called at most once."""
+        ``code`` None means a close frame without a body. Called at most once.
+        ``quiet``: the user's own code gave up (a cancelled ``connect()``), so a
+        connection still opening fails without a warning of pyws's."""
 
     def check_awaitable_here(self) -> None:
         """Raise RuntimeError (saying which loop is which) if the running event loop is

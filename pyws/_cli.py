@@ -36,6 +36,7 @@ from types import ModuleType
 from typing import Any, TextIO
 
 from . import CloseEvent, DOMException, Event, MessageEvent, ReadyState, WebSocket, __version__
+from ._redact import redact_url
 
 __all__ = ["main"]
 
@@ -157,15 +158,19 @@ def _headers(parser: argparse.ArgumentParser, values: list[str]) -> dict[str, st
     for item in values:
         name, sep, value = item.partition(":")
         name, value = name.strip(), value.strip()
-        if not sep or not name or any(c in item for c in "\r\n\0") or any(
-                c.isspace() or not c.isprintable() for c in name):
-            parser.error(f"--header wants 'NAME: VALUE', got {item!r}")
+        if not sep or not name or any(c.isspace() or not c.isprintable() for c in name):
+            # Never the value: it is often a secret (Authorization, Cookie).
+            shown = f"the name {name!r}" if sep and name else "no ':' after a name"
+            parser.error(f"--header wants 'NAME: VALUE', got {shown}")
         key = names.setdefault(name.lower(), name)
         headers[key] = f"{headers[key]}, {value}" if key in headers else value
     return headers
 
 
 def _insecure_context() -> ssl.SSLContext:
+    from ._cpython import _tls
+
+    _tls.unverified_warning_given()  # the command line says it itself (main())
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
@@ -355,7 +360,7 @@ class _Session:
         self.opened = True
         details = [f"{name}: {value}" for name, value in
                    (("protocol", self.ws.protocol), ("extensions", self.ws.extensions)) if value]
-        self.console.status(f"Connected to {self.ws.url}" + (f" ({', '.join(details)})" if details else ""))
+        self.console.status(f"Connected to {redact_url(self.ws.url)}" + (f" ({', '.join(details)})" if details else ""))
         if self.args.execute:
             for message in self.args.execute:
                 self.send(message.encode("utf-8") if self.args.binary else message)
@@ -386,13 +391,13 @@ class _Session:
                 timer.cancel()
         self.console.finished = True
         if self.interrupts and not self.opened:
-            self.console.status(f"Interrupted while connecting to {self.ws.url}")
+            self.console.status(f"Interrupted while connecting to {redact_url(self.ws.url)}")
         elif self.opened:
             reason = json.dumps(event.reason, ensure_ascii=False)
             self.console.status(f"Disconnected (code: {event.code}, reason: {reason}"
                                 f"{'' if event.wasClean else ', not clean'})")
         else:
-            self.console.status(f"Could not connect to {self.ws.url} (code: {event.code})")
+            self.console.status(f"Could not connect to {redact_url(self.ws.url)} (code: {event.code})")
         if not self.done.done():
             self.done.set_result(self.exit_status(event))
 
@@ -528,7 +533,7 @@ async def _run(args: argparse.Namespace, options: dict[str, Any], console: _Cons
                interactive: bool, cleanup: Callable[[], None]) -> int:
     try:
         ws = WebSocket(args.url, args.protocol or None, **options)
-    except DOMException as exc:
+    except (DOMException, ValueError, TypeError) as exc:  # e.g. a bad --origin or --header
         _error(f"invalid arguments: {exc}")
         return EXIT_USAGE
     session = _Session(args, ws, console, interactive, cleanup)

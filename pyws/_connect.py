@@ -18,8 +18,10 @@ from collections.abc import Awaitable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import WebSocketError
-from ._options import NATIVE_DEFAULTS
+from ._options import NATIVE_DEFAULTS, Options
+from ._redact import redact_url
 from ._runtime import BACKEND_NAME, backend
+from ._spec import parse_protocols, parse_url
 from ._websocket import WebSocket
 
 if TYPE_CHECKING:
@@ -38,7 +40,13 @@ class Connect:
     async context manager that closes the socket (1000) on exit."""
 
     def __init__(self, url: str, protocols: str | Iterable[str] | None, options: dict[str, Any]) -> None:
-        self._args = (url, protocols, {**native_defaults(), **options})
+        options = {**native_defaults(), **options}
+        # The constructor's checks, now: a bad argument raises where it is given.
+        runtime = backend()
+        parse_url(url, runtime.base_url())
+        parse_protocols(protocols)
+        runtime.check_options(Options.from_kwargs(options))
+        self._args = (url, protocols, options)
         self._ws: WebSocket | None = None
 
     def __await__(self) -> Generator[Any, None, WebSocket]:
@@ -67,15 +75,18 @@ class Connect:
         try:
             was_opened = await asyncio.wait_for(
                 opened, None if timeout is None else timeout + CONNECT_MARGIN)
-        except BaseException:
+        except Exception:  # connect()'s own timeout: a failure like any other
             ws.close()
+            raise
+        except BaseException:  # the user's cancellation (or Ctrl-C): nothing went wrong
+            ws._give_up()
             raise
         finally:
             ws.removeEventListener("open", settle)
             ws.removeEventListener("close", settle)
         if not was_opened:
             closed = await ws.wait_closed()
-            raise WebSocketError.from_close(closed, f"could not connect to {ws.url}")
+            raise WebSocketError.from_close(closed, f"could not connect to {redact_url(ws.url)}")
         # Opened (it may have closed since: recv() gives its messages, then the error).
         self._ws = ws
         return ws

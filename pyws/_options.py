@@ -9,10 +9,12 @@ it afterwards (``Backend.check_options``).
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ._headers import check_headers
+from ._headers import check_headers, check_origin
+from ._redact import redact_header, redact_urls
 
 if TYPE_CHECKING:
     import ssl as _ssl  # not at run time: Pyodide ships ssl as a separate package
@@ -66,22 +68,49 @@ class Options:
         unknown = sorted(set(kwargs) - names)
         if unknown:
             raise TypeError(f"WebSocket() got unexpected keyword argument(s): {', '.join(unknown)}")
+        if kwargs.get("headers") is not None:
+            # A checked copy: a later change to the caller's mapping cannot reach the wire.
+            kwargs = {**kwargs, "headers": check_headers(kwargs["headers"])}
         options = cls(**kwargs)  # type: ignore[arg-type]
         options._check()
         return options
 
     def _check(self) -> None:
+        """Every option's type and value, in every runtime (``TypeError``/``ValueError``
+        naming the option); what only a backend can check (``ssl``'s type where the
+        ``ssl`` module exists, the proxy URL) it checks in ``check_options``."""
+        if self.origin is not None:
+            check_origin(self.origin)
+        _check_seconds("open_timeout", self.open_timeout)
+        _check_seconds("close_timeout", self.close_timeout)
+        if self.max_size is not None and (type(self.max_size) is not int):
+            raise TypeError(f"max_size must be an int (bytes) or None, not "
+                            f"{type(self.max_size).__name__}")
+        if self.max_size is not None and self.max_size < 1:
+            raise ValueError(f"max_size must be at least 1 byte (None: no limit), not {self.max_size}")
         if self.compression not in (None, "deflate"):
             raise ValueError('compression must be "deflate" or None')
         if self.proxy is not None and not isinstance(self.proxy, (bool, str)):
             raise TypeError("proxy must be a proxy URL (str), True (from the environment), "
                             "or None/False (no proxy)")
-        if self.headers is not None:
-            check_headers(self.headers)
-        for name in ("open_timeout", "close_timeout", "ping_interval", "ping_timeout"):
+        for name in ("ping_interval", "ping_timeout"):
             _check_seconds(name, getattr(self, name))
-        for name in ("max_size", "max_queue", "max_buffered"):
-            _check_count(name, getattr(self, name), minimum=0 if name == "max_buffered" else 1)
+        if self.ping_interval == 0:
+            raise ValueError("ping_interval must be more than 0 seconds (None: no pings)")
+        _check_count("max_queue", self.max_queue, minimum=1)
+        _check_count("max_buffered", self.max_buffered, minimum=0)
+
+    def __repr__(self) -> str:
+        # Credentials masked: a repr may end up in a log or a traceback.
+        shown = []
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name == "headers" and value is not None:
+                value = {name: redact_header(name, text) for name, text in value.items()}
+            elif field.name == "proxy" and isinstance(value, str):
+                value = redact_urls(value)
+            shown.append(f"{field.name}={value!r}")
+        return f"Options({', '.join(shown)})"
 
     def non_default(self) -> list[str]:
         """Names of the options set to something else than their default."""
@@ -91,20 +120,21 @@ class Options:
                 if getattr(self, field.name) != field.default]
 
 
-DEFAULT_OPTIONS = Options()
-
-#: What the Python-native entry points (``connect()``, ``connect_sync()``) use unless
-#: told otherwise, where the runtime can honour them: websockets' defaults.
-NATIVE_DEFAULTS = {"ping_interval": 20.0, "ping_timeout": 20.0}
-
-
 def _check_seconds(name: str, value: object) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number of seconds or None, not {type(value).__name__}")
-    if not value > 0 or value == float("inf"):
-        raise ValueError(f"{name} must be a positive, finite number of seconds or None, got {value!r}")
+    if not 0 <= value < math.inf:  # NaN fails too
+        raise ValueError(f"{name} must be a finite number of seconds >= 0 (None: no limit), "
+                         f"not {value}")
+
+
+DEFAULT_OPTIONS = Options()
+
+#: What the Python-native entry points (``connect()``, ``connect_sync()``) use unless
+#: told otherwise, where the runtime can honour them: websockets' defaults.
+NATIVE_DEFAULTS = {"ping_interval": 20.0, "ping_timeout": 20.0}
 
 
 def _check_count(name: str, value: object, minimum: int) -> None:

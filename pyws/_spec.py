@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable
 
 from ._errors import DOMSyntaxError, InvalidAccessError
+from ._redact import redact_urls
 
 __all__ = [
     "WebSocketURL",
@@ -27,6 +28,7 @@ __all__ = [
     "check_close_args",
     "MAX_REASON_BYTES",
     "to_usv",
+    "parse_host",
 ]
 
 # -- URL ---------------------------------------------------------------------------
@@ -95,7 +97,8 @@ def parse_url(url: object, base: str | None = None) -> WebSocketURL:
         raise TypeError(f"url must be a str, not {type(url).__name__}")
     parts = _parse(url, base)
     if parts is None:
-        raise DOMSyntaxError(f"The URL '{url}' is invalid.")
+        # Chromium's message, with the URL's credentials masked (it may be logged).
+        raise DOMSyntaxError(f"The URL '{redact_urls(url)}' is invalid.")
     scheme, username, password, host, port, path, query, fragment = parts
     scheme = SCHEME_REWRITE.get(scheme, scheme)
     if scheme not in ("ws", "wss"):
@@ -211,7 +214,7 @@ def _parse_authority_and_rest(scheme: str, rest: str) -> _Parts | None:
             return None
     if port == SPECIAL_SCHEMES.get(scheme):
         port = None
-    host = _parse_host(host_text)
+    host = parse_host(host_text)
     if host is None or host == "":
         return None
     rest, fragment = _split_fragment(rest)
@@ -291,8 +294,9 @@ def _is_hex(two: bytes) -> bool:
     return len(two) == 2 and all(c in b"0123456789abcdefABCDEF" for c in two)
 
 
-def _parse_host(text: str) -> str | None:
-    """URL Standard, host parser (special scheme). Returns the serialized host."""
+def parse_host(text: str) -> str | None:
+    """URL Standard, host parser (special scheme): the serialized host (IPv6 in
+    brackets), or None if ``text`` is not a valid host (also used for proxy URLs)."""
     if text.startswith("["):
         if not text.endswith("]") or "%" in text:  # no zone ids in URLs
             return None

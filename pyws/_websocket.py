@@ -28,6 +28,7 @@ from ._events import (
 from ._flow import Backlog, buffer_full
 from ._inbox import Inbox
 from ._options import Options
+from ._redact import redact_url
 from ._runtime import backend
 from ._spec import check_close_args, parse_protocols, parse_url, to_usv
 
@@ -202,8 +203,19 @@ class WebSocket(EventTarget):
             self._backlog.task_started(task)
         return task
 
+    def _give_up(self) -> None:
+        """The user's own code stopped waiting for this socket (a cancelled
+        ``await connect()``): as :meth:`close`, but a connection still opening fails
+        without a warning in the log (a DEBUG record instead)."""
+        if self._state is CLOSING or self._state is CLOSED:
+            return
+        self._state = ReadyState.CLOSING
+        self._conn.close(None, "", quiet=True)
+
     def __repr__(self) -> str:
-        return f"<pyws.WebSocket url={self._url!r} readyState={self._state.name}>"
+        # The password masked: a repr ends up in logs ("Uncaught exception in a
+        # 'message' listener of <pyws.WebSocket ...>").
+        return f"<pyws.WebSocket url={redact_url(self._url)!r} readyState={self._state.name}>"
 
     # -- upcalls from the backend (see pyws._backend.Owner) -----------------------
 

@@ -13,14 +13,22 @@ bytes and the end of TCP, and writes what :meth:`BrowserClient.data_to_send` ret
         ...                                # Opened, Message, Closing, Failed, Rejected
     closed = client.connection_lost(error) # Closed(code, reason, was_clean, failed)
 
+The URL's credentials are sent the browser's way: not with the first request, but after
+the server answers 401 with a ``Basic`` challenge (the :class:`Challenged` event), on a
+second handshake over a new connection (:meth:`BrowserClient.retry_with_credentials`),
+once.
+
 Events are small immutable tuples (``typing.NamedTuple``): a message costs one
 allocation on the hot path.
 """
 
 from __future__ import annotations
 
+import base64
 import codecs
 import enum
+import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple, Union, cast
 
 from websockets.frames import Frame, Opcode
@@ -29,9 +37,10 @@ from websockets.protocol import State
 from websockets.uri import WebSocketURI
 
 from .._backend import DROPPED, FAILED, Closed
+from .._redact import escape
 from .._spec import to_usv
 from ._browser_rules import INVALID_UTF8_TEXT
-from ._websockets_shim import BrowserClientProtocol, BrowserDeflateFactory
+from ._websockets_shim import PROTOCOL_LOGGER, BrowserClientProtocol, BrowserDeflateFactory
 
 if TYPE_CHECKING:
     from .._options import Options
@@ -39,7 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BrowserClient", "Phase", "Event", "Opened", "Message", "Pong", "Closing", "Failed",
-    "Rejected",
+    "Rejected", "Challenged",
 ]
 
 
@@ -97,7 +106,30 @@ class Rejected(NamedTuple):
     why: str
 
 
-Event = Union[Opened, Message, Pong, Closing, Failed, Rejected]
+class Challenged(NamedTuple):
+    """The server answered 401 with a ``Basic`` challenge and the URL has credentials not
+    sent yet: the shell may start over on a new connection with them
+    (:meth:`BrowserClient.retry_with_credentials`), or abort like :class:`Rejected`
+    (``why`` says what happened, for the log)."""
+
+    why: str
+
+
+Event = Union[Opened, Message, Pong, Closing, Failed, Rejected, Challenged]
+
+#: An auth-scheme at the start of a challenge (RFC 9110 section 11.6.1), not an auth-param.
+_CHALLENGE = re.compile(r"\s*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)(?![!#$%&'*+\-.^_`|~0-9A-Za-z]|\s*=)")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def offers_basic(challenges: list[str]) -> bool:
+    """Whether ``WWW-Authenticate`` values offer the ``Basic`` scheme (among others)."""
+    for value in challenges:
+        for element in _QUOTED.sub('""', value).split(","):
+            match = _CHALLENGE.match(element)
+            if match is not None and match.group(1).lower() == "basic":
+                return True
+    return False
 
 _new = tuple.__new__  # builds a Message without NamedTuple's own __new__ (3x the cost)
 _TEXT, _BINARY, _CONT, _CLOSE, _PONG = (
@@ -128,27 +160,76 @@ class _Reassembly:
         return b"".join(self.parts)  # type: ignore[arg-type]
 
 
+class _UrlCredentials:
+    """The URL's user name and password, sent the browser's way: only to answer a 401
+    with a ``Basic`` challenge, once, on a new connection. Not used when the script
+    gave an ``Authorization`` header itself."""
+
+    __slots__ = ("pair", "authorization")
+
+    def __init__(self, url: WebSocketURL, headers: Mapping[str, str]) -> None:
+        explicit = any(name.lower() == "authorization" for name in headers)
+        self.pair = (url.username, url.password) \
+            if (url.username or url.password) and not explicit else None
+        #: The Authorization header of the second handshake, once challenged.
+        self.authorization: str | None = None
+
+    def answer(self, response: Response, why: str) -> Challenged | Rejected:
+        """What a 401 ``response`` means (``why``: websockets' words for it)."""
+        if self.pair is None:
+            return Rejected(why)
+        if self.authorization is not None:
+            return Rejected(f"{why}: the server refused the URL's credentials")
+        if not offers_basic(response.headers.get_all("WWW-Authenticate")):
+            return Rejected(f"{why}: the server offers no Basic authentication, the only "
+                            "scheme pyws answers with the URL's credentials")
+        return Challenged("the server asked for credentials (HTTP 401, Basic)")
+
+    def use(self) -> None:
+        """Build ``Authorization: Basic`` (UTF-8 of "user:password") for the next request."""
+        assert self.pair is not None and self.authorization is None
+        user_pass = ":".join(self.pair).encode("utf-8")
+        self.authorization = "Basic " + base64.b64encode(user_pass).decode("ascii")
+
+
 class BrowserClient:
     """One client connection's protocol state, as a browser keeps it (see the module
     docstring)."""
 
     def __init__(self, url: WebSocketURL, protocols: tuple[str, ...], options: Options,
                  user_agent: str) -> None:
-        uri = WebSocketURI(url.secure, url.connect_host, url.port, url.resource_name, "",
-                           url.username or None, url.password if url.username else None)
+        # No credentials in the URI: websockets would send them with the first request.
+        self._uri = WebSocketURI(url.secure, url.connect_host, url.port, url.resource_name, "")
         self._protocols = protocols
+        self._options = options
         self._headers = options.headers or {}
         self._user_agent = user_agent
-        self.protocol = BrowserClientProtocol(
-            uri,
+        self._credentials = _UrlCredentials(url, self._headers)
+        self.protocol = self._new_protocol()
+        self.phase = Phase.CONNECTING
+        self._reassembly: _Reassembly | None = None
+        self._eof_received = False
+
+    def _new_protocol(self) -> BrowserClientProtocol:
+        options = self._options
+        return BrowserClientProtocol(
+            self._uri,
             origin=options.origin,  # type: ignore[arg-type]
             # What browsers offer: "permessage-deflate; client_max_window_bits".
             extensions=[BrowserDeflateFactory()] if options.compression == "deflate" else None,
-            subprotocols=list(protocols) or None,  # type: ignore[arg-type]
+            subprotocols=list(self._protocols) or None,  # type: ignore[arg-type]
             max_size=options.max_size,
+            # Credentials and cookies never reach a log record; server text is escaped.
+            logger=PROTOCOL_LOGGER,
         )
+
+    def retry_with_credentials(self) -> None:
+        """After :class:`Challenged`, once TCP is gone: start over for a second opening
+        handshake, with ``Authorization: Basic`` from the URL's credentials (UTF-8), on
+        the next connection (:meth:`start` queues it)."""
+        self._credentials.use()
+        self.protocol = self._new_protocol()
         self.phase = Phase.CONNECTING
-        self._reassembly: _Reassembly | None = None
         self._eof_received = False
 
     # -- sending ----------------------------------------------------------------------
@@ -163,6 +244,8 @@ class BrowserClient:
             if name in headers:  # replace (Host, User-Agent), never send it twice
                 del headers[name]
             headers[name] = value
+        if self._credentials.authorization is not None:
+            headers["Authorization"] = self._credentials.authorization
         protocol.send_request(request)
 
     def send_text(self, payload: bytes) -> None:
@@ -207,27 +290,35 @@ class BrowserClient:
         if self.phase is Phase.CONNECTING:
             if not frames or not isinstance(frames[0], Response):
                 if protocol.handshake_exc is not None:
-                    return self._reject(events, f"the opening handshake failed: {protocol.handshake_exc}")
+                    return self._reject(events, self._handshake_failure())
                 return events
-            rejected = self._handshake_done(frames[0], events)
-            if rejected is not None:
-                return self._reject(events, rejected)
+            if not self._handshake_done(frames[0], events):
+                return events
             frames = frames[1:]
         if frames and self.phase is not Phase.FAILING:
             self._frames(cast("list[Frame]", frames), events)
         if self.phase is Phase.FAILING:
             return events
         if protocol.parser_exc is not None:
-            self._fail(events, f"{type(protocol.parser_exc).__name__}: {protocol.parser_exc}")
+            self._fail(events, f"{type(protocol.parser_exc).__name__}: {escape(str(protocol.parser_exc))}")
         elif protocol.data_after_close:
             # Chromium: a frame after the server's close frame fails the connection.
             self._fail(events, "the server sent data after its close frame")
         return events
 
-    def receive_eof(self) -> None:
-        """The server ended its sending side of TCP."""
+    def receive_eof(self) -> list[Event]:
+        """The server ended its sending side of TCP; a handshake response that ends with
+        the connection (no Content-Length) is complete now: what it meant."""
         self._eof_received = True
-        self.protocol.receive_eof()
+        protocol = self.protocol
+        protocol.receive_eof()
+        if self.phase is not Phase.CONNECTING:
+            return []
+        events: list[Event] = []
+        responses = [event for event in protocol.events_received() if isinstance(event, Response)]
+        if responses:
+            self._handshake_done(responses[0], events)
+        return events
 
     @property
     def close_received(self) -> bool:
@@ -286,20 +377,29 @@ class BrowserClient:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _handshake_done(self, response: Response, events: list[Event]) -> str | None:
-        """The response arrived: Opened, or why it is rejected."""
+    def _handshake_done(self, response: Response, events: list[Event]) -> bool:
+        """The response arrived: Opened (True), or Challenged or Rejected (False)."""
         protocol = self.protocol
         if protocol.handshake_exc is not None:
-            return f"the opening handshake failed: {protocol.handshake_exc}"
+            why = self._handshake_failure()
+            self.phase = Phase.FAILING  # this connection is over, even if a retry follows
+            events.append(self._credentials.answer(response, why) if response.status_code == 401
+                          else Rejected(why))
+            return False
         selected = protocol.subprotocol or ""
         if self._protocols and not selected:
             # WebSockets Standard: stricter than RFC 6455, a server that selects no
             # subprotocol when some were requested fails the connection.
-            return "the server selected no subprotocol, but some were requested"
+            self._reject(events, "the server selected no subprotocol, but some were requested")
+            return False
         self.phase = Phase.OPEN
         extensions = ", ".join(response.headers.get_all("Sec-WebSocket-Extensions"))
         events.append(Opened(selected, extensions))
-        return None
+        return True
+
+    def _handshake_failure(self) -> str:
+        # websockets' message may quote the server's headers: escaped for the log.
+        return f"the opening handshake failed: {escape(str(self.protocol.handshake_exc))}"
 
     def _reject(self, events: list[Event], why: str) -> list[Event]:
         self.phase = Phase.FAILING

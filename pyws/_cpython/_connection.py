@@ -21,10 +21,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from .._backend import DROPPED, Closed
+from .._redact import redact_url
 from .._version import __version__
 from . import _host
 from ._browser_client import (
     BrowserClient,
+    Challenged,
     Closing,
     Event,
     Failed,
@@ -69,11 +71,16 @@ class ClientConnection(asyncio.Protocol):
         self._thread_id = threading.main_thread().ident if hosted else _get_ident()
         self._owner = owner
         self._url = url
+        #: The URL as every log record shows it: the password masked.
+        self._shown = redact_url(url.href)
         self._options = options
         self._client = client = BrowserClient(url, protocols, options, USER_AGENT)
         self._outbox = Outbox(loop, client, self._thread_id)
         self._transport: asyncio.Transport | None = None
-        self._opening = Opening(self, url, options, USER_AGENT, self._fail)
+        self._opening = Opening(self, url, options, USER_AGENT, self._fail, self._retry)
+        # Set when a 401 challenge is answered on a new connection: the first one's end
+        # is then not the socket's.
+        self._retrying = False
         self._end_timer = Timer(loop, self._end_timed_out)
         self._reading = Reading(loop, self._receive)
         self._keepalive = Keepalive(loop, options.ping_interval, options.ping_timeout, client,
@@ -95,10 +102,10 @@ class ClientConnection(asyncio.Protocol):
     def send_binary(self, data: bytes) -> None:
         self._outbox.send(False, data)
 
-    def close(self, code: int | None, reason: str) -> None:
+    def close(self, code: int | None, reason: str, *, quiet: bool = False) -> None:
         # On the loop's thread the close frame is written at once (after what was sent
         # before it); the events it leads to come later, from the loop.
-        self._on_loop(self._close, code, reason)
+        self._on_loop(self._close, code, reason, quiet)
 
     def fail(self, why: str) -> None:
         self._on_loop(self._fail, why)
@@ -174,8 +181,10 @@ class ClientConnection(asyncio.Protocol):
 
     def eof_received(self) -> bool | None:
         self._reading.catch_up()
-        self._client.receive_eof()
+        events = self._client.receive_eof()
         self._outbox.write(self._client.data_to_send())
+        if events:
+            self._handle(events)
         return None  # let the transport close itself
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -187,17 +196,19 @@ class ClientConnection(asyncio.Protocol):
         client = self._client
         phase = client.phase
         self._opening.over()
+        if self._retrying:  # a 401 challenge: the dial goes on with a new connection
+            return
         if phase is Phase.CLOSED:  # already reported (failed before TCP ended)
             return
         closed = client.connection_lost(exc)
         detail = f" ({exc})" if exc else ""
         if phase is Phase.CONNECTING:
             logger.warning("WebSocket connection to '%s' failed: the connection was closed "
-                           "during the opening handshake%s", self._url.href, detail)
+                           "during the opening handshake%s", self._shown, detail)
         elif closed is DROPPED:
             # Not a failure (Chromium fires no error event), but worth a word.
             logger.info("WebSocket connection to '%s' closed abnormally: no close frame "
-                        "was received%s", self._url.href, detail)
+                        "was received%s", self._shown, detail)
         self._report(closed)
 
     def pause_writing(self) -> None:
@@ -244,6 +255,8 @@ class ClientConnection(asyncio.Protocol):
                     self._protocol_error(cast(Failed, event).why)
                 elif kind is Rejected:
                     self._rejected(cast(Rejected, event).why)
+                elif kind is Challenged:
+                    self._challenged(cast(Challenged, event).why)
         finally:
             outbox.release()
 
@@ -257,25 +270,51 @@ class ClientConnection(asyncio.Protocol):
     def _rejected(self, why: str) -> None:
         """The opening handshake failed: drop the connection; it is reported when TCP is
         gone."""
-        logger.warning("WebSocket connection to '%s' failed: %s", self._url.href, why)
+        logger.warning("WebSocket connection to '%s' failed: %s", self._shown, why)
         self._opening.over()
         if self._transport is not None:
             self._transport.abort()
 
+    def _challenged(self, why: str) -> None:
+        """A 401 with a Basic challenge, and the URL has credentials: answer it on a new
+        connection, unless the credentials would cross a proxy in clear text."""
+        proxy = self._opening.proxy
+        if proxy is not None and not self._url.secure:
+            self._rejected(f"{why}, but the URL's credentials are not sent over ws:// through "
+                           f"the proxy {proxy}, which could read them (use wss://)")
+            return
+        logger.debug("WebSocket connection to '%s': %s: sending the URL's on a new "
+                     "connection", self._shown, why)
+        self._retrying = True
+        if self._transport is not None:
+            self._transport.abort()
+
+    def _retry(self) -> bool:
+        """The first connection is gone: True to dial again (a 401 challenge answered)."""
+        if not self._retrying or self._client.phase is Phase.CLOSED:
+            return False
+        self._retrying = False
+        self._client.retry_with_credentials()
+        return True
+
     def _protocol_error(self, why: str) -> None:
         """The server broke the protocol: our close frame (written already), then end TCP;
         it is reported when TCP is gone (within the close timeout)."""
-        logger.warning("WebSocket connection to '%s' failed: %s", self._url.href, why)
+        logger.warning("WebSocket connection to '%s' failed: %s", self._shown, why)
         if self._transport is not None:
             self._transport.close()
             self._start_end_timer(TCP_CLOSE_TIMEOUT, None)
 
     # -- closing ------------------------------------------------------------------------
 
-    def _close(self, code: int | None, reason: str) -> None:
+    def _close(self, code: int | None, reason: str, quiet: bool) -> None:
         client = self._client
-        if client.phase is Phase.CONNECTING:
-            self._fail("close() was called before the connection was established")
+        if client.phase is Phase.CONNECTING or self._retrying:
+            if quiet:  # the user's own code gave up waiting (a cancelled connect())
+                self._fail("connect() was cancelled before the connection was established",
+                           logging.DEBUG)
+            else:
+                self._fail("close() was called before the connection was established")
             return
         self._outbox.flush()  # messages sent before close() go first
         self._keepalive.stop()
@@ -284,14 +323,14 @@ class ClientConnection(asyncio.Protocol):
             self._start_end_timer(self._options.close_timeout,
                                   "the server did not complete the closing handshake")
 
-    def _fail(self, why: str) -> None:
+    def _fail(self, why: str, level: int = logging.WARNING) -> None:
         """Give the connection up: it could not be established, or a keepalive ping went
         unanswered. Error and close 1006, on the next turn (the caller may be the user's
         close())."""
         client = self._client
         if client.phase is Phase.CLOSED:
             return
-        logger.warning("WebSocket connection to '%s' failed: %s", self._url.href, why)
+        logger.log(level, "WebSocket connection to '%s' failed: %s", self._shown, why)
         closed = client.abandon()
         self._opening.cancel()
         if self._transport is not None:
@@ -318,6 +357,6 @@ class ClientConnection(asyncio.Protocol):
 
     def _end_timed_out(self, failure: str | None) -> None:
         if failure is not None and not self._client.close_received:
-            logger.warning("WebSocket connection to '%s': %s", self._url.href, failure)
+            logger.warning("WebSocket connection to '%s': %s", self._shown, failure)
         if self._transport is not None:
             self._transport.abort()

@@ -13,13 +13,13 @@ import ssl
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from . import _endpoint_lock, _proxy
+from . import _endpoint_lock, _proxy, _tls
 
 if TYPE_CHECKING:
     from .._options import Options
     from .._spec import WebSocketURL
 
-__all__ = ["connected", "default_ssl_context"]
+__all__ = ["connected", "route", "default_ssl_context"]
 
 _default_ssl: ssl.SSLContext | None = None
 
@@ -32,19 +32,32 @@ def default_ssl_context() -> ssl.SSLContext:
     return _default_ssl
 
 
+def route(options: Options, url: WebSocketURL) -> _proxy.ProxyURL | None:
+    """The proxy a connection to ``url`` goes through, or None (directly); ``ProxyError``
+    for an unusable proxy from the environment."""
+    return _proxy.select(options.proxy, url.secure, url.connect_host, url.port)
+
+
 @contextlib.asynccontextmanager
 async def connected(protocol: asyncio.Protocol, url: WebSocketURL,
-                    ssl_context: ssl.SSLContext | None, options: Options,
-                    user_agent: str) -> AsyncIterator[None]:
+                    ssl_context: ssl.SSLContext | None, proxy: _proxy.ProxyURL | None,
+                    options: Options, user_agent: str) -> AsyncIterator[None]:
     """Connect ``protocol`` to the server of ``url`` (``connection_made()`` has been
-    called on entry); leaving the block ends the opening phase: the endpoint lock, if
-    any, is released (the handshake is done, or failed)."""
+    called on entry), through ``proxy`` if not None; leaving the block ends the opening
+    phase: the endpoint lock, if any, is released (the handshake is done, or failed).
+
+    A failed TLS handshake raises :class:`._tls.TLSFailure` saying why."""
     loop = asyncio.get_running_loop()
     host, port = url.connect_host, url.port
     server_hostname = host if ssl_context is not None else None
-    proxy = _proxy.select(options.proxy, url.secure, host, port)
+    if ssl_context is not None and ssl_context is options.ssl:
+        _tls.warn_if_unverified(ssl_context)
     if proxy is not None:
-        proxy_ssl = (options.ssl or default_ssl_context()) if proxy.scheme == "https" else None
+        proxy_ssl = None
+        if proxy.scheme == "https":
+            proxy_ssl = options.ssl or default_ssl_context()
+            if proxy_ssl is options.ssl:
+                _tls.warn_if_unverified(proxy_ssl)
         await _proxy.open_tunnel(protocol, proxy, host, port, ssl_context, proxy_ssl, user_agent)
         yield
         return
@@ -53,8 +66,11 @@ async def connected(protocol: asyncio.Protocol, url: WebSocketURL,
         try:
             await loop.create_connection(lambda: protocol, sock=sock, ssl=ssl_context,
                                          server_hostname=server_hostname)
-        except BaseException:
+        except BaseException as exc:
             sock.close()  # (asyncio closed it already, unless it failed before TLS)
+            # TCP is up (the endpoint lock connected it): an OSError here is TLS's.
+            if ssl_context is not None and isinstance(exc, OSError):
+                raise _tls.TLSFailure(_tls.describe(exc, host, ssl_context)) from exc
             raise
         yield
     finally:

@@ -14,13 +14,15 @@ import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import _dial
+from .._redact import redact_url
+from . import _dial, _tls
 from ._dial import default_ssl_context
 from ._timer import Timer
 
 if TYPE_CHECKING:
     from .._options import Options
     from .._spec import WebSocketURL
+    from ._proxy import ProxyURL
 
 __all__ = ["Opening"]
 
@@ -28,13 +30,17 @@ logger = logging.getLogger("pyws")
 
 
 class Opening:
-    """The opening of one connection; ``fail(why)`` gives the connection up."""
+    """The opening of one connection; ``fail(why)`` gives the connection up, ``retry()``
+    says whether to dial again once a connection ended (a 401 challenge answered)."""
 
-    __slots__ = ("_protocol", "_url", "_options", "_user_agent", "_fail", "_task", "_timer",
-                 "_over")
+    __slots__ = ("_protocol", "_url", "_options", "_user_agent", "_fail", "_retry", "_task",
+                 "_timer", "_over", "proxy")
 
     def __init__(self, protocol: asyncio.Protocol, url: WebSocketURL, options: Options,
-                 user_agent: str, fail: Callable[[str], None]) -> None:
+                 user_agent: str, fail: Callable[[str], None], retry: Callable[[], bool]) -> None:
+        #: The proxy the connection goes through (None: directly), once known.
+        self.proxy: ProxyURL | None = None
+        self._retry = retry
         self._protocol = protocol
         self._url = url
         self._options = options
@@ -69,17 +75,28 @@ class Opening:
 
     async def _dial(self) -> None:
         url, options = self._url, self._options
+        loop = asyncio.get_running_loop()
         try:
             ssl_context = (options.ssl or default_ssl_context()) if url.secure else None
-            async with _dial.connected(self._protocol, url, ssl_context, options, self._user_agent):
-                assert self._over is not None
-                await self._over
+            self.proxy = _dial.route(options, url)
+            while True:
+                async with _dial.connected(self._protocol, url, ssl_context, self.proxy, options,
+                                           self._user_agent):
+                    assert self._over is not None
+                    await self._over
+                if not self._retry():
+                    break
+                # A 401 challenge: a second handshake with the URL's credentials, on a new
+                # connection (the first one is gone).
+                self._over = loop.create_future()
         except asyncio.CancelledError:
             self._fail("the connection attempt was cancelled")
+        except _tls.TLSFailure as exc:
+            self._fail(f"TLS handshake failed: {exc}")
         except (OSError, ssl.SSLError) as exc:
             self._fail(f"{type(exc).__name__}: {exc}")
         except Exception as exc:  # never let an unexpected error hang the socket
-            logger.exception("pyws: unexpected error while connecting to %s", url.href)
+            logger.exception("pyws: unexpected error while connecting to %s", redact_url(url.href))
             self._fail(f"{type(exc).__name__}: {exc}")
         finally:
             if self._timer is not None:

@@ -34,6 +34,10 @@ import sys
 import urllib.parse
 from typing import Any
 
+from .._redact import escape, redact_urls
+from .._spec import parse_host
+from . import _tls
+
 __all__ = ["ProxyError", "ProxyURL", "parse", "select", "open_tunnel"]
 
 #: Largest proxy response head (status line and headers) pyws reads.
@@ -66,35 +70,54 @@ class ProxyURL:
 
 
 def parse(value: str, source: str = "proxy") -> ProxyURL:
-    """Parse a proxy URL; ``ValueError`` says what is wrong with it."""
+    """Parse a proxy URL; ``ValueError`` says what is wrong with it (with the URL's
+    credentials masked: the message may be logged)."""
     text = value.strip()
     if "://" not in text:
         text = "http://" + text
+    shown = redact_urls(text)
     try:
         parts = urllib.parse.urlsplit(text)
         port = parts.port
     except ValueError as exc:
-        raise ValueError(f"{source}: {value!r} is not a valid proxy URL ({exc})") from None
+        # Not urllib's message: it quotes the "port", which may be a piece of a password
+        # with a '#' or '/' typed in it.
+        what = "a bad IPv6 address" if "IPv6" in str(exc) else \
+            "the port must be a number from 1 to 65535"
+        raise ValueError(f"{source}: {shown!r} is not a valid proxy URL ({what})") from None
+    if port == 0:
+        raise ValueError(f"{source}: {shown!r} is not a valid proxy URL "
+                         "(the port must be a number from 1 to 65535)")
     scheme = parts.scheme.lower()
     if scheme in _SOCKS:
         raise ValueError(f"{source}: {scheme}:// proxies are not supported (SOCKS); "
                          "pyws supports http:// and https:// proxies (HTTP CONNECT)")
     if scheme not in ("http", "https"):
-        raise ValueError(f"{source}: the proxy URL {value!r} must start with http:// or https://")
+        raise ValueError(f"{source}: the proxy URL {shown!r} must start with http:// or https://")
     if not parts.hostname:
-        raise ValueError(f"{source}: the proxy URL {value!r} has no host")
+        raise ValueError(f"{source}: the proxy URL {shown!r} has no host")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError(f"{source}: the proxy URL {value!r} must have no path, query or fragment")
+        raise ValueError(f"{source}: the proxy URL {shown!r} must have no path, query or fragment")
+    host = _check_host(parts.hostname, source, shown)
     username = parts.username
     password = parts.password
     return ProxyURL(
         scheme=scheme,
-        host=parts.hostname,
+        host=host,
         port=port or (443 if scheme == "https" else 80),
         username=None if username is None else urllib.parse.unquote(username),
         password=None if username is None else urllib.parse.unquote(password or ""),
         source=source,
     )
+
+
+def _check_host(hostname: str, source: str, shown: str) -> str:
+    """The proxy's host as the URL Standard parses a host (IDNA, IPv4 forms, IPv6), in
+    the form to connect to; ``ValueError`` if it is not a valid host."""
+    serialized = parse_host(f"[{hostname}]" if ":" in hostname else hostname)
+    if not serialized:
+        raise ValueError(f"{source}: the proxy URL {shown!r} has an invalid host")
+    return serialized[1:-1] if serialized.startswith("[") else serialized
 
 
 def _never_proxied(host: str) -> bool:
@@ -178,7 +201,8 @@ class _Tunnel(asyncio.Protocol):
             self._fail(f"did not answer CONNECT with HTTP: {status_line[:80]!r}")
             return
         status = int(match.group(1))
-        reason = (match.group(2) or b"").decode("latin-1").strip()
+        # The reason phrase is the proxy's text: escaped before it reaches a log.
+        reason = escape((match.group(2) or b"").decode("latin-1").strip())
         answer = f"{status} {reason}".strip()
         if status == 407:
             self._fail(f"requires authentication ({answer}): "
@@ -232,7 +256,10 @@ async def open_tunnel(protocol: Any, proxy: ProxyURL, host: str, port: int,
         transport, tunnel = await loop.create_connection(
             lambda: _Tunnel(request, proxy, loop), proxy.host, proxy.port,
             ssl=proxy_ssl, server_hostname=proxy.host if secure_proxy else None)
-    except OSError as exc:  # also ssl.SSLError: TLS to an https:// proxy
+    except ssl.SSLError as exc:  # TLS to an https:// proxy
+        raise ProxyError(f"could not connect to the proxy {proxy} ({proxy.source}): TLS "
+                         f"handshake failed: {_tls.describe(exc, proxy.host, proxy_ssl)}") from exc
+    except OSError as exc:
         raise ProxyError(f"could not connect to the proxy {proxy} ({proxy.source}): "
                          f"{type(exc).__name__}: {exc}") from exc
     try:
@@ -246,8 +273,11 @@ async def open_tunnel(protocol: Any, proxy: ProxyURL, host: str, port: int,
         else:
             # The connection takes over once TLS is up (as when create_connection() does
             # TLS): a failed TLS handshake is reported by the exception alone.
-            tls = await loop.start_tls(transport, asyncio.Protocol(), ssl_context,
-                                       server_hostname=host)
+            try:
+                tls = await loop.start_tls(transport, asyncio.Protocol(), ssl_context,
+                                           server_hostname=host)
+            except OSError as exc:  # also ssl.SSLError
+                raise _tls.TLSFailure(_tls.describe(exc, host, ssl_context)) from exc
             assert tls is not None
             if tls.is_closing():
                 raise ProxyError(f"the connection through the proxy {proxy} closed during TLS")

@@ -14,6 +14,12 @@ methods (``recv_frame``, ``fail``, ``discard``) and reads its ``reader``, ``pars
   silently): the browser client fails the connection then;
 - **the close frame pyws sends when the server breaks the protocol** carries Chromium's
   reason ("Invalid reserved bit", "Unknown opcode", ...);
+- **the handshake request goes out as ISO-8859-1** in every supported release (websockets
+  17 does so; 14 to 16 encode header values as UTF-8), so a header value's U+0080-U+00FF
+  are one byte each, as :mod:`pyws._headers` promises;
+- **its log records** (the ``websockets.client`` logger: every handshake header at DEBUG)
+  go through :data:`PROTOCOL_LOGGER`, which masks credentials and cookies and escapes what
+  the server sent;
 - **pings are not answered** after our close frame (Chromium ignores them; websockets
   answers), nor at once while the server does not read our writes (:attr:`pongs_paused`:
   only the latest ping is answered, when it reads again, as RFC 6455 section 5.5.3
@@ -26,18 +32,22 @@ the range in pyproject.toml; the oldest and the newest are tested.
 
 from __future__ import annotations
 
+import logging
 import struct
 import sys
 from collections.abc import Generator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from websockets.client import ClientProtocol
 from websockets.exceptions import ProtocolError
 from websockets.extensions.base import Extension
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory, PerMessageDeflate
 from websockets.frames import Close, CloseCode, Frame, Opcode
+from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.typing import ExtensionParameter
 
+from .._redact import escape, redact_header
 from ._browser_rules import (
     DEFLATE_WINDOW_BITS,
     INVALID_UTF8_CLOSE,
@@ -45,7 +55,34 @@ from ._browser_rules import (
     chromium_reason,
 )
 
-__all__ = ["BrowserClientProtocol", "BrowserFailure", "BrowserDeflateFactory"]
+__all__ = ["BrowserClientProtocol", "BrowserFailure", "BrowserDeflateFactory", "PROTOCOL_LOGGER"]
+
+if TYPE_CHECKING:
+    _Adapter = logging.LoggerAdapter[logging.Logger]
+else:  # not subscriptable at run time before Python 3.11
+    _Adapter = logging.LoggerAdapter
+
+#: websockets' formats for one header line of the request (">") and the response ("<").
+_HEADER_LINES = frozenset({"> %s: %s", "< %s: %s"})
+
+
+class _RedactingLogger(_Adapter):
+    """websockets' logger, as pyws lets it speak: the values of Authorization,
+    Proxy-Authorization, Cookie and Set-Cookie masked (:func:`pyws._redact.redact_header`),
+    every other argument (header values, reason phrases, frames) escaped."""
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if not self.isEnabledFor(level):
+            return
+        if msg in _HEADER_LINES and len(args) == 2:
+            args = (args[0], redact_header(str(args[0]), str(args[1])))
+        args = tuple(arg if isinstance(arg, int) else escape(str(arg)) for arg in args)
+        super().log(level, msg, *args, **kwargs)
+
+
+#: The logger every pyws connection gives websockets (see :class:`_RedactingLogger`).
+PROTOCOL_LOGGER = _RedactingLogger(logging.getLogger("websockets.client"), {})
+
 
 class BrowserFailure(ProtocolError):
     """A protocol error with the close code and reason the browser sends for it."""
@@ -74,6 +111,15 @@ class BrowserClientProtocol(ClientProtocol):
             return False
         self.send_pong(data)
         return True
+
+    def send_request(self, request: Request) -> None:
+        super().send_request(request)
+        # websockets 14 to 16 encode the request as UTF-8: ISO-8859-1, as 17 does, so an
+        # obs-text character (U+0080-U+00FF) is one byte in every release.
+        if not self.writes[-1].isascii():
+            lines = [f"GET {request.path} HTTP/1.1\r\n"]
+            lines += [f"{name}: {value}\r\n" for name, value in request.headers.raw_items()]
+            self.writes[-1] = "".join(lines + ["\r\n"]).encode("iso-8859-1")
 
     # -- overrides of websockets' private methods ----------------------------------------
 

@@ -26,6 +26,7 @@ from pyodide.ffi import JsException, create_proxy, to_js  # type: ignore[import-
 
 from .._backend import Closed
 from .._errors import from_dom_name
+from .._redact import redact_urls
 from .._spec import to_usv
 from . import _probe
 
@@ -50,7 +51,8 @@ _send: Any = _probe.js.Function(
 def _translate(exc: JsException) -> Exception:
     """A pyws exception for an error the JavaScript WebSocket threw."""
     name = str(getattr(exc, "name", "") or "Error")
-    message = str(getattr(exc, "message", "") or exc)
+    # The host's message may quote the URL: its credentials are masked.
+    message = redact_urls(str(getattr(exc, "message", "") or exc))
     return from_dom_name(name, message)
 
 
@@ -104,7 +106,8 @@ class JSConnection:
         except JsException as exc:
             raise _translate(exc) from None
 
-    def close(self, code: int | None, reason: str) -> None:
+    def close(self, code: int | None, reason: str, *, quiet: bool = False) -> None:
+        # (``quiet`` changes nothing here: pyws logs nothing; the host may.)
         # Node's undici fires error synchronously inside close() while CONNECTING:
         # events that fire during this call are handled on a later turn.
         self._in_call = True
