@@ -1,22 +1,26 @@
 """pyws on a page whose Content-Security-Policy forbids ``unsafe-eval``, in headless Chromium.
 
 A local server on 127.0.0.1 sends every response (page, scripts, Pyodide's files, the wheel)
-with the header ``Content-Security-Policy: script-src 'self' 'wasm-unsafe-eval'``:
+with ``Content-Security-Policy: script-src 'self' 'wasm-unsafe-eval'; report-uri
+/csp-report``. The sources beyond ``'self'`` are only what Pyodide itself needs (found by
+trying):
 
 - ``'self'``: the page's module scripts (tests/csp_page/), js/pyws.mjs and Pyodide's
   pyodide.mjs / pyodide.asm.mjs all come from the page's origin; inline scripts stay refused.
-- ``'wasm-unsafe-eval'``: what Pyodide itself needs, and all it needs beyond ``'self'``
-  (found by trying): compiling pyodide.asm.wasm (and the stdlib's extension modules) is
-  WebAssembly compilation, which a ``script-src`` without it refuses.
+- ``'wasm-unsafe-eval'``: without it ``WebAssembly.instantiateStreaming`` of
+  pyodide.asm.wasm is refused ("wasm instantiation failed!") and Pyodide never starts.
+- ``report-uri /csp-report`` is no source: it makes the browser POST every violation to
+  the test server, a detector outside the page.
 
 No ``'unsafe-eval'``: JavaScript built from strings (``eval``, ``new Function``) is refused.
 The page loads Pyodide from build/pyodide-dist with the project's loader (js/pyws.mjs),
 installs the pyws wheel, and runs tests/csp_page/example.py (MDN's example: open, send,
 the echo, close with a code and reason) against the echo server of tests/servers.py, on the
 page's main thread and in a module Web Worker (which gets the same policy with its script).
-Each test asserts the conversation, that no ``securitypolicyviolation`` event fired (page or
-worker) and that the browser console shows no CSP message. A control page calls ``eval``
-and must be refused and reported: the policy is enforced and the detection sees it.
+Each test asserts the conversation and that nothing saw a violation: no
+``securitypolicyviolation`` event (page or worker), no report, no CSP message in the
+browser console. The control page calls ``eval`` (once caught, once not): the policy
+refuses it and each detector sees it.
 """
 
 from __future__ import annotations
@@ -86,7 +90,7 @@ class _PolicyHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         super().end_headers()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
+    def log_message(self, format_: str, *args: Any) -> None:
         pass
 
 
