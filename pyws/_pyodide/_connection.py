@@ -41,12 +41,6 @@ logger = logging.getLogger("pyws")
 _JS_CONNECTING = 0
 _JS_CLOSING = 2
 
-#: send() in one call across the FFI (a method lookup through the proxy costs as much as
-#: the call): false when ``count`` is set and the socket is CLOSING, where Node's socket
-#: would drop the data uncounted.
-_send: Any = _probe.js.Function(
-    "ws", "data", "count", "if (count && ws.readyState === 2) return false; ws.send(data); return true;")
-
 
 def _translate(exc: JsException) -> Exception:
     """A pyws exception for an error the JavaScript WebSocket threw."""
@@ -74,6 +68,9 @@ class JSConnection:
         except JsException as exc:
             raise _translate(exc) from None
         self._js.binaryType = "arraybuffer"
+        # The bound send method, looked up once: each send is then one call across the FFI
+        # (a method lookup through the proxy costs about as much as the call).
+        self._js_send = self._js.send
         on_message, on_state = create_proxy(self._on_message), create_proxy(self._on_state)
         self._proxies: tuple[Any, ...] = (on_message, on_state)
         js = self._js
@@ -91,18 +88,22 @@ class JSConnection:
         return bool(self._js.readyState == _JS_CLOSING)
 
     def send_text(self, data: str) -> None:
+        if self._count_discarded and self._js.readyState == _JS_CLOSING:
+            self._discarded += len(to_usv(data).encode("utf-8"))
+            return
         try:
-            if not _send(self._js, data, self._count_discarded):
-                self._discarded += len(to_usv(data).encode("utf-8"))
+            self._js_send(data)
         except JsException as exc:
             raise _translate(exc) from None
 
     def send_binary(self, data: bytes) -> None:
+        if self._count_discarded and self._js.readyState == _JS_CLOSING:
+            self._discarded += len(data)
+            return
         try:
             # A Uint8Array, so the frame is binary (a bytes object would be sent as
             # the text "b'...'"); the host copies it before send() returns.
-            if not _send(self._js, to_js(data), self._count_discarded):
-                self._discarded += len(data)
+            self._js_send(to_js(data))
         except JsException as exc:
             raise _translate(exc) from None
 
