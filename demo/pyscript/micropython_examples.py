@@ -1,0 +1,218 @@
+"""pyws under PyScript's MicroPython, on the page's main thread and in a worker.
+
+1. demo/mdn_example.py and demo/async_example.py, unchanged, against the echo server that
+   serves the page. They read ECHO_URL from the environment: a page has none, so this
+   script gives MicroPython's ``os`` one, as js/pyws.mjs does for Pyodide. What they
+   print goes into the page.
+2. Binary data, a close code and reason, a refused connection, pyws's exceptions.
+3. The argument rows of the location's hash (close() arguments and protocol lists, from
+   tests/parity_arguments.py), each one's outcome, for the test to compare with CPython's.
+4. What differs from CPython and Pyodide, and the MicroPython gaps that explain why
+   (docs/where-users-are.md, "MicroPython").
+
+Each result is one line "section: text" in the page; the status says done or failed.
+"""
+
+import asyncio
+import json
+import os
+import sys
+
+import js
+from pyscript import RUNNING_IN_WORKER, document, window
+
+where = "worker" if RUNNING_IN_WORKER else "main"
+transcript = document.getElementById(where + "-transcript")
+status = document.getElementById(where + "-status")
+lines = []
+
+ECHO = "ws://" + window.location.host + "/echo"
+REFUSED = "ws://127.0.0.1:" + str(js.URLSearchParams.new(window.location.search).get("refused")) + "/"
+TIMEOUT = 20
+
+
+def show(section, *parts):
+    lines.append(section + ": " + " ".join(str(part) for part in parts))
+    transcript.textContent = "\n".join(lines) + "\n"
+
+
+def outcome(call):
+    """"ok", or the exception's class name (and DOM name, for pyws's)."""
+    try:
+        call()
+    except Exception as error:  # noqa: BLE001 - the outcome is what is reported
+        name = getattr(error, "name", None)
+        return type(error).__name__ + (" " + name if isinstance(name, str) else "")
+    return "ok"
+
+
+# -- 1. the demo files --------------------------------------------------------------------
+
+async def run_example(section, path):
+    closed = asyncio.Event()
+
+    def example_print(*parts):
+        show(section, *parts)
+        if parts and parts[0] == "Closed":
+            closed.set()
+
+    os.environ = {"ECHO_URL": ECHO}  # the page is the host: it sets the environment
+    with open(path) as source:
+        exec(source.read(), {"__name__": "__main__", "print": example_print})
+    await asyncio.wait_for(closed.wait(), TIMEOUT)
+
+
+# -- 2. binary data, close reason, refused, exceptions -------------------------------------
+
+async def binary_and_reason():
+    import pyws
+
+    async with pyws.connect(ECHO) as ws:
+        show("binary", "readyState", ws.readyState, "binaryType", ws.binaryType)
+        ws.send(b"\x00\x01\x02")
+        data = await ws.recv()
+        show("binary", "blob", type(data).__name__, repr(data))
+        ws.binaryType = "arraybuffer"
+        big = bytes(range(256)) * 300
+        ws.send(bytearray(big))
+        data = await ws.recv()
+        show("binary", "arraybuffer", type(data).__name__, len(data), data == big)
+        ws.send("é ✓ \U0001f600")
+        show("binary", "text", await ws.recv())
+        ws.send("a\x00b")  # MicroPython's bridge alone would cut it at the NUL
+        show("binary", "text with NUL", repr(await ws.recv()))
+        ws.close(4000, "done é")
+        show("binary", "readyState after close()", ws.readyState)
+    closed = await ws.wait_closed()
+    show("binary", "close", closed.code, closed.reason, closed.wasClean, ws.readyState)
+
+
+async def refused():
+    import pyws
+
+    ws = pyws.WebSocket(REFUSED)
+    events = []
+    ws.onerror = lambda event: events.append(event.type + " readyState=" + str(ws.readyState))
+    ws.addEventListener("close", lambda event: events.append(
+        "close " + str(event.code) + " " + repr(event.reason) + " wasClean=" + str(event.wasClean)))
+    await asyncio.wait_for(ws.wait_closed(), TIMEOUT)
+    show("refused", "events", " | ".join(events))
+    try:
+        await pyws.connect(REFUSED)
+        show("refused", "connect", "opened?")
+    except pyws.WebSocketError as error:
+        show("refused", "connect", type(error).__name__, error.closeCode, error.wasClean,
+             isinstance(error, pyws.DOMException))
+    return ws
+
+
+async def exceptions(closed_socket):
+    import pyws
+
+    connecting = pyws.WebSocket(ECHO)
+    cases = [
+        ("bad scheme", lambda: pyws.WebSocket("ftp://127.0.0.1/")),
+        ("fragment", lambda: pyws.WebSocket(ECHO + "#frag")),
+        ("url type", lambda: pyws.WebSocket(8765)),
+        ("duplicate protocol", lambda: pyws.WebSocket(ECHO, ["a", "a"])),
+        ("send while connecting", lambda: connecting.send("x")),
+        ("close(1001)", lambda: closed_socket.close(1001)),
+        ("close long reason", lambda: closed_socket.close(1000, "x" * 124)),
+        ("option headers", lambda: pyws.WebSocket(ECHO, headers={"X-A": "b"})),
+        ("option default", lambda: pyws.WebSocket(ECHO, open_timeout=30.0).close()),
+        ("unknown option", lambda: pyws.WebSocket(ECHO, nope=1)),
+    ]
+    for label, call in cases:
+        show("exception", label, "->", outcome(call))
+    connecting.close()
+    show("exception", "url rewritten", pyws.WebSocket(ECHO.replace("ws:", "http:")).url)
+
+
+# -- 3. argument rows --------------------------------------------------------------------
+
+def argument_rows(closed_socket):
+    import pyws
+
+    hash_text = str(window.location.hash)
+    rows = json.loads(str(js.decodeURIComponent(hash_text[1:]))) if len(hash_text) > 1 else {}
+    for index, args in enumerate(rows.get("close", [])):
+        show("close-row", index, outcome(lambda: closed_socket.close(*args)))
+    opened = []
+    for index, protocols in enumerate(rows.get("protocols", [])):
+        show("protocols-row", index, outcome(lambda: opened.append(pyws.WebSocket(ECHO, protocols))))
+    for ws in opened:
+        ws.close()
+
+
+# -- 4. what differs ------------------------------------------------------------------------
+
+def differences():
+    import pyws
+
+    ws = pyws.WebSocket(ECHO)
+    show("differs", "readyState is", type(ws.readyState).__name__)
+    try:
+        pyws.WebSocket("ftp://127.0.0.1/")
+    except ValueError:
+        show("differs", "except ValueError catches DOMSyntaxError")
+    except pyws.DOMSyntaxError:
+        show("differs", "except ValueError misses DOMSyntaxError")
+    ws.close()
+    show("differs", "connect_sync", outcome(lambda: pyws.connect_sync(ECHO)))
+    show("differs", "recv_sync", outcome(lambda: ws.recv_sync()))
+    for name in ("Blob", "Options"):
+        show("differs", "pyws." + name, "present" if hasattr(pyws, name) else "missing")
+    show("differs", "import pyws._spec", outcome(lambda: __import__("pyws._spec")))
+
+
+def two_exception_bases():
+    class Both(ValueError, RuntimeError):  # as pyws.InvalidStateError on CPython
+        pass
+
+
+class _Bytes(bytes):  # as pyws.Blob on CPython
+    pass
+
+
+def gaps():
+    """Why pyws/_micropython/ exists: what the rest of pyws needs and MicroPython lacks."""
+    names = ("__future__", "typing", "enum", "dataclasses", "collections.abc", "ipaddress",
+             "urllib.parse", "codecs", "pyodide.ffi")
+    missing = [name for name in names if outcome(lambda: __import__(name)) != "ok"]
+    show("gaps", "missing modules", ", ".join(missing))
+    show("gaps", "two built-in exception bases", outcome(two_exception_bases))
+    show("gaps", "len() of a bytes subclass", outcome(lambda: len(_Bytes(b"abc"))))
+    loop = asyncio.get_event_loop()
+    show("gaps", "loop.call_soon", "present" if hasattr(loop, "call_soon") else "missing")
+    show("gaps", "loop.create_future()", outcome(loop.create_future))
+    show("gaps", "ConnectionError", "present" if "ConnectionError" in dir(__import__("builtins")) else "missing")
+
+
+async def main():
+    import pyws
+
+    impl = sys.implementation
+    show("runtime", impl.name, ".".join(str(n) for n in impl.version[:3]))
+    show("import pyws", pyws.backend, pyws.__version__)
+    await run_example("mdn", "mdn_example.py")
+    await run_example("async", "async_example.py")
+    await binary_and_reason()
+    closed_socket = await refused()
+    await exceptions(closed_socket)
+    argument_rows(closed_socket)
+    differences()
+    gaps()
+
+
+async def run():
+    try:
+        await main()
+        status.textContent = "done"
+    except BaseException as error:  # noqa: BLE001 - shown in the page, the test fails on it
+        show("failed", type(error).__name__, error)
+        sys.print_exception(error)
+        status.textContent = "failed"
+
+
+status.textContent = "running"
+asyncio.create_task(run())
