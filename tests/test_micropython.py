@@ -4,11 +4,12 @@ build/pyscript-site/micropython.html (from demo/pyscript/) runs
 demo/pyscript/micropython_examples.py under MicroPython (npm
 @micropython/micropython-webassembly-pyscript, the build @pyscript/core 0.7.31 loads for
 ``mpy``, served with the page: no CDN) on the page's main thread (pyws from ``packages``)
-and in a PyScript worker (pyws from ``files``), against the echo endpoint of
-demo/sites_server.py. It runs demo/mdn_example.py and demo/async_example.py unchanged,
-then binary data, a close reason, a connection refused by a port where nothing listens
-(``?refused=PORT``), pyws's exceptions, and what differs from CPython; each result is a
-line "section: text" in the page.
+and in a PyScript worker (pyws from ``files``), against tests/servers.py's server
+(``?ws=URL``). It runs demo/mdn_example.py and demo/async_example.py unchanged, then
+binary data, a close code and reason (the server records what it received), a
+subprotocol, closes started by the server, a connection refused by a port where nothing
+listens (``?refused=PORT``), pyws's exceptions, and what differs from CPython; each result
+is a line "section: text" in the page.
 
 The close() arguments and protocol lists of tests/parity_arguments.py travel in the page's
 hash (rows with lone surrogates stay out: a MicroPython ``str`` cannot hold one); each
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import json
 import pathlib
-import socket
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 from parity_arguments import CLOSE_ROWS, URL_ROWS
+from servers import BehaviourServer, running_server, unused_port
 from sites_browser import chromium, console_log, serving_sites
 
 from pyws._spec import check_close_args, parse_protocols
@@ -60,12 +61,6 @@ def _outcome(call: Callable[[], object]) -> str:
     return "ok"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 _FINISHED = """(() => {
   const final = (id) => ["done", "failed"].includes(document.getElementById(id).textContent);
   const error = document.querySelector(".py-error");
@@ -75,12 +70,20 @@ _FINISHED = """(() => {
 
 
 @pytest.fixture(scope="module")
-def transcripts() -> Iterator[dict[str, list[str]]]:
+def server() -> Iterator[BehaviourServer]:
+    with running_server() as behaviour_server:
+        yield behaviour_server
+
+
+@pytest.fixture(scope="module")
+def transcripts(server: BehaviourServer) -> Iterator[dict[str, list[str]]]:
     # ensure_ascii=False: MicroPython's json reads an escaped surrogate pair as two characters.
     rows = urllib.parse.quote(json.dumps({"close": CLOSE_ARGS, "protocols": PROTOCOL_LISTS},
                                          ensure_ascii=False))
+    query = urllib.parse.urlencode({"ws": f"ws://127.0.0.1:{server.port}",
+                                    "refused": unused_port()})
     with serving_sites() as base, chromium() as driver:
-        driver.get(f"{base}/pyscript/micropython.html?refused={_free_port()}#{rows}")
+        driver.get(f"{base}/pyscript/micropython.html?{query}#{rows}")
         deadline = time.monotonic() + TIMEOUT
         finished = None
         while not finished and time.monotonic() < deadline:
@@ -133,6 +136,23 @@ def test_binary_text_and_close_reason(transcripts: dict[str, list[str]], where: 
         "text with NUL 'a\\x00b'",
         "readyState after close() 2",
         "close 4000 done é True 3",
+    ]
+
+
+@pytest.mark.parametrize("where", WHERE)
+def test_close_code_and_reason_reach_the_server(transcripts: dict[str, list[str]],
+                                                 server: BehaviourServer, where: str) -> None:
+    record = server.records[f"mpy-{where}"]
+    assert (record["code"], record["reason"]) == (4000, "done é")
+
+
+@pytest.mark.parametrize("where", WHERE)
+def test_subprotocol_and_closes_started_by_the_server(
+        transcripts: dict[str, list[str]], where: str) -> None:
+    assert _section(transcripts[where], "server") == [
+        "protocol b extensions permessage-deflate",
+        "messages ['0', '1', '2']",               # async for ends at the clean close
+        "close WebSocketError 4001 bye True 3",   # ... and raises at any other
     ]
 
 

@@ -1,10 +1,14 @@
 """pyws under PyScript's MicroPython, on the page's main thread and in a worker.
 
-1. demo/mdn_example.py and demo/async_example.py, unchanged, against the echo server that
-   serves the page. They read ECHO_URL from the environment: a page has none, so this
-   script gives MicroPython's ``os`` one, as js/pyws.mjs does for Pyodide. What they
-   print goes into the page.
-2. Binary data, a close code and reason, a refused connection, pyws's exceptions.
+The WebSocket server is ``?ws=URL`` (the tests run tests/servers.py's and pass its URL),
+else the page's own server (demo/sites_server.py echoes at /echo; the section that needs
+the tests' server is skipped then). ``?refused=PORT`` names a port where nothing listens.
+
+1. demo/mdn_example.py and demo/async_example.py, unchanged, against /echo. They read
+   ECHO_URL from the environment: a page has none, so this script gives MicroPython's
+   ``os`` one, as js/pyws.mjs does for Pyodide. What they print goes into the page.
+2. Binary data, a close code and reason (recorded by the server at /record), a subprotocol,
+   closes started by the server, a refused connection, pyws's exceptions.
 3. The argument rows of the location's hash (close() arguments and protocol lists, from
    tests/parity_arguments.py), each one's outcome, for the test to compare with CPython's.
 4. What differs from CPython and Pyodide, and the MicroPython gaps that explain why
@@ -26,8 +30,12 @@ transcript = document.getElementById(where + "-transcript")
 status = document.getElementById(where + "-status")
 lines = []
 
-ECHO = "ws://" + window.location.host + "/echo"
-REFUSED = "ws://127.0.0.1:" + str(js.URLSearchParams.new(window.location.search).get("refused")) + "/"
+PARAMS = js.URLSearchParams.new(window.location.search)
+SERVER = str(PARAMS.get("ws")) if PARAMS.has("ws") else None
+ECHO = (SERVER or "ws://" + str(window.location.host)) + "/echo"
+# /record echoes and keeps the close code and reason the client sent (tests/servers.py).
+RECORD = SERVER + "/record?id=mpy-" + where if SERVER else ECHO
+REFUSED = "ws://127.0.0.1:" + str(PARAMS.get("refused")) + "/"
 TIMEOUT = 20
 
 
@@ -67,7 +75,7 @@ async def run_example(section, path):
 async def binary_and_reason():
     import pyws
 
-    async with pyws.connect(ECHO) as ws:
+    async with pyws.connect(RECORD) as ws:
         show("binary", "readyState", ws.readyState, "binaryType", ws.binaryType)
         ws.send(b"\x00\x01\x02")
         data = await ws.recv()
@@ -85,6 +93,33 @@ async def binary_and_reason():
         show("binary", "readyState after close()", ws.readyState)
     closed = await ws.wait_closed()
     show("binary", "close", closed.code, closed.reason, closed.wasClean, ws.readyState)
+
+
+async def server_side():
+    """A subprotocol the server picks, and closes the server starts."""
+    import pyws
+
+    if not SERVER:
+        show("server", "skipped: no ?ws=URL of tests/servers.py")
+        return
+    async with pyws.connect(SERVER + "/echo?accept=b", ["a", "b"]) as ws:
+        show("server", "protocol", ws.protocol, "extensions", ws.extensions.split(";")[0])
+    ws = await pyws.connect(SERVER + "/messages?n=3")
+    show("server", "messages", await collect(ws))
+    ws = await pyws.connect(SERVER + "/close?code=4001&reason=bye")
+    try:
+        await collect(ws)
+    except pyws.WebSocketError as error:
+        show("server", "close", type(error).__name__, error.closeCode, error.reason,
+             error.wasClean, ws.readyState)
+
+
+async def collect(ws):
+    """Every message until the socket closes (``async for``)."""
+    got = []
+    async for data in ws:
+        got.append(data)
+    return got
 
 
 async def refused():
@@ -197,6 +232,7 @@ async def main():
     await run_example("mdn", "mdn_example.py")
     await run_example("async", "async_example.py")
     await binary_and_reason()
+    await server_side()
     closed_socket = await refused()
     await exceptions(closed_socket)
     argument_rows(closed_socket)
