@@ -186,6 +186,21 @@ def test_exceptions_are_pyws_exceptions(transcripts: dict[str, list[str]], where
 
 
 @pytest.mark.parametrize("where", WHERE)
+def test_listener_rules(transcripts: dict[str, list[str]], where: str) -> None:
+    # The slot keeps its first place; a duplicate is ignored; a listener removed during a
+    # dispatch is not called; handleEvent objects; once; an async listener runs as a task;
+    # a failing listener does not stop the dispatch.
+    assert _section(transcripts[where], "listeners") == [
+        "dispatchEvent True isTrusted False target True",
+        "calls slot 2 first handleEvent once slot 2 first handleEvent async async",
+        # Twice (one per dispatch): the message, then the traceback (MicroPython's logging
+        # logs it as a record of its own).
+        "logged 4 Uncaught exception in a 'message' listener | ValueError: a listener's "
+        "error is logged; the dispatch goes on",
+    ]
+
+
+@pytest.mark.parametrize("where", WHERE)
 def test_close_arguments_match_cpython(transcripts: dict[str, list[str]], where: str) -> None:
     got = _section(transcripts[where], "close-row")
     want = [f"{index} {_outcome(lambda: check_close_args(*(list(args) + [None, None])[:2]))}"

@@ -19,6 +19,7 @@ Each result is one line "section: text" in the page; the status says done or fai
 
 import asyncio
 import json
+import logging
 import os
 import sys
 
@@ -163,6 +164,54 @@ async def exceptions(closed_socket):
     show("exception", "url rewritten", pyws.WebSocket(ECHO.replace("ws:", "http:")).url)
 
 
+async def listeners(ws):
+    """The DOM's listener rules, on a socket's own dispatch (``dispatchEvent``)."""
+    import pyws
+
+    calls = []
+
+    class Handler:
+        def handleEvent(self, event):
+            calls.append("handleEvent")
+
+    async def later(event):
+        await asyncio.sleep(0)
+        calls.append("async")
+
+    def first(event):
+        calls.append("first")
+        ws.removeEventListener("message", removed)  # during the dispatch: not called
+
+    def removed(event):
+        calls.append("removed")
+
+    def failing(event):
+        raise ValueError("a listener's error is logged; the dispatch goes on")
+
+    logged = []
+
+    class Capture(logging.Handler):  # instead of stderr, which PyScript shows in the page
+        def emit(self, record):
+            logged.append(str(getattr(record, "message", None) or record.msg))
+
+    capture = Capture()
+    logging.getLogger("pyws").addHandler(capture)
+    ws.onmessage = lambda event: calls.append("slot 1")
+    for listener in (first, first, removed, Handler(), later, failing):  # first twice: once
+        ws.addEventListener("message", listener)
+    ws.addEventListener("message", lambda event: calls.append("once"), once=True)
+    ws.onmessage = lambda event: calls.append("slot 2")  # keeps the slot's place
+    event = pyws.MessageEvent("message", data="x")
+    show("listeners", "dispatchEvent", ws.dispatchEvent(event), "isTrusted", event.isTrusted,
+         "target", event.target is ws)
+    ws.dispatchEvent(pyws.MessageEvent("message", data="y"))
+    await asyncio.sleep(0.05)
+    logging.getLogger("pyws").handlers.remove(capture)  # MicroPython: no removeHandler()
+    show("listeners", "calls", " ".join(calls))
+    show("listeners", "logged", len(logged), logged[0].partition(" of ")[0],
+         "|", [line for line in logged[1].splitlines() if "ValueError" in line][0])
+
+
 # -- 3. argument rows --------------------------------------------------------------------
 
 def argument_rows(closed_socket):
@@ -235,6 +284,7 @@ async def main():
     await server_side()
     closed_socket = await refused()
     await exceptions(closed_socket)
+    await listeners(closed_socket)
     argument_rows(closed_socket)
     differences()
     gaps()
