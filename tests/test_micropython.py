@@ -51,13 +51,17 @@ CLOSE_ARGS = [row["args"] for row in CLOSE_ROWS if not any(map(_has_surrogate, r
 PROTOCOL_LISTS = [row["protocols"] for row in URL_ROWS if "protocols" in row]
 
 
-def _outcome(call: Callable[[], object]) -> str:
-    """What the page reports for a call: "ok", or the exception's class and DOM name."""
+def _outcome(call: Callable[[], object], message: bool = False) -> str:
+    """What the page reports for a call: "ok", or the exception's class (and DOM name and
+    code; and message if asked)."""
     try:
         call()
     except Exception as error:
         name = getattr(error, "name", None)
-        return type(error).__name__ + (" " + name if isinstance(name, str) else "")
+        text = type(error).__name__
+        if isinstance(name, str):
+            text += f" {name} {error.code}"  # type: ignore[attr-defined]
+        return text + (f" {error}" if message else "")
     return "ok"
 
 
@@ -131,6 +135,7 @@ def test_binary_text_and_close_reason(transcripts: dict[str, list[str]], where: 
     assert _section(transcripts[where], "binary") == [
         "readyState 1 binaryType blob",
         "blob bytes b'\\x00\\x01\\x02'",          # "blob" gives bytes under MicroPython
+        "drained 0",                              # drain(): bufferedAmount back to 0
         "arraybuffer bytes 76800 True",           # 75 KiB through the hex bridge, intact
         "text é ✓ \U0001f600",
         "text with NUL 'a\\x00b'",
@@ -170,13 +175,13 @@ def test_exceptions_are_pyws_exceptions(transcripts: dict[str, list[str]], where
     lines = _section(transcripts[where], "exception")
     outcomes = dict(line.split(" -> ") for line in lines if " -> " in line)
     assert outcomes == {
-        "bad scheme": "DOMSyntaxError SyntaxError",
-        "fragment": "DOMSyntaxError SyntaxError",
+        "bad scheme": "DOMSyntaxError SyntaxError 12",
+        "fragment": "DOMSyntaxError SyntaxError 12",
         "url type": "TypeError",
-        "duplicate protocol": "DOMSyntaxError SyntaxError",
-        "send while connecting": "InvalidStateError InvalidStateError",
-        "close(1001)": "InvalidAccessError InvalidAccessError",
-        "close long reason": "DOMSyntaxError SyntaxError",
+        "duplicate protocol": "DOMSyntaxError SyntaxError 12",
+        "send while connecting": "InvalidStateError InvalidStateError 11",
+        "close(1001)": "InvalidAccessError InvalidAccessError 15",
+        "close long reason": "DOMSyntaxError SyntaxError 12",
         "option headers": "TypeError",
         "option default": "ok",
         "unknown option": "TypeError",
@@ -192,7 +197,7 @@ def test_listener_rules(transcripts: dict[str, list[str]], where: str) -> None:
     # a failing listener does not stop the dispatch.
     assert _section(transcripts[where], "listeners") == [
         "dispatchEvent True isTrusted False target True",
-        "calls slot 2 first handleEvent once slot 2 first handleEvent async async",
+        "calls slot 2 first handleEvent once once (dict) slot 2 first handleEvent async async",
         # Twice (one per dispatch): the message, then the traceback (MicroPython's logging
         # logs it as a record of its own).
         "logged 4 Uncaught exception in a 'message' listener | ValueError: a listener's "
@@ -203,7 +208,8 @@ def test_listener_rules(transcripts: dict[str, list[str]], where: str) -> None:
 @pytest.mark.parametrize("where", WHERE)
 def test_close_arguments_match_cpython(transcripts: dict[str, list[str]], where: str) -> None:
     got = _section(transcripts[where], "close-row")
-    want = [f"{index} {_outcome(lambda: check_close_args(*(list(args) + [None, None])[:2]))}"
+    # The same exception, DOM name, code and message as pyws's rules on CPython.
+    want = [f"{index} {_outcome(lambda: check_close_args(*(list(args) + [None, None])[:2]), True)}"
             for index, args in enumerate(CLOSE_ARGS)]
     assert len(want) > 30
     assert got == want

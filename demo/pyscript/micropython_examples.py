@@ -45,13 +45,17 @@ def show(section, *parts):
     transcript.textContent = "\n".join(lines) + "\n"
 
 
-def outcome(call):
-    """"ok", or the exception's class name (and DOM name, for pyws's)."""
+def outcome(call, message=False):
+    """"ok", or the exception's class name (with DOM name and code for pyws's; with the
+    message if asked)."""
     try:
         call()
     except Exception as error:  # noqa: BLE001 - the outcome is what is reported
         name = getattr(error, "name", None)
-        return type(error).__name__ + (" " + name if isinstance(name, str) else "")
+        text = type(error).__name__
+        if isinstance(name, str):
+            text += " " + name + " " + str(error.code)
+        return text + (" " + str(error) if message else "")
     return "ok"
 
 
@@ -84,6 +88,8 @@ async def binary_and_reason():
         ws.binaryType = "arraybuffer"
         big = bytes(range(256)) * 300
         ws.send(bytearray(big))
+        await ws.drain()
+        show("binary", "drained", ws.bufferedAmount)
         data = await ws.recv()
         show("binary", "arraybuffer", type(data).__name__, len(data), data == big)
         ws.send("é ✓ \U0001f600")
@@ -200,6 +206,7 @@ async def listeners(ws):
     for listener in (first, first, removed, Handler(), later, failing):  # first twice: once
         ws.addEventListener("message", listener)
     ws.addEventListener("message", lambda event: calls.append("once"), once=True)
+    ws.addEventListener("message", lambda event: calls.append("once (dict)"), {"once": True})
     ws.onmessage = lambda event: calls.append("slot 2")  # keeps the slot's place
     event = pyws.MessageEvent("message", data="x")
     show("listeners", "dispatchEvent", ws.dispatchEvent(event), "isTrusted", event.isTrusted,
@@ -220,7 +227,7 @@ def argument_rows(closed_socket):
     hash_text = str(window.location.hash)
     rows = json.loads(str(js.decodeURIComponent(hash_text[1:]))) if len(hash_text) > 1 else {}
     for index, args in enumerate(rows.get("close", [])):
-        show("close-row", index, outcome(lambda: closed_socket.close(*args)))
+        show("close-row", index, outcome(lambda: closed_socket.close(*args), message=True))
     opened = []
     for index, protocols in enumerate(rows.get("protocols", [])):
         show("protocols-row", index, outcome(lambda: opened.append(pyws.WebSocket(ECHO, protocols))))
