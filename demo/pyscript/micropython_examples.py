@@ -167,7 +167,9 @@ async def exceptions(closed_socket):
     for label, call in cases:
         show("exception", label, "->", outcome(call))
     connecting.close()
-    show("exception", "url rewritten", pyws.WebSocket(ECHO.replace("ws:", "http:")).url)
+    rewritten = pyws.WebSocket(ECHO.replace("ws:", "http:"))
+    show("exception", "url rewritten", rewritten.url)
+    rewritten.close()
 
 
 async def listeners(ws):

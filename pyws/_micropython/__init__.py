@@ -1,7 +1,7 @@
 """pyws under MicroPython (PyScript's ``<script type="mpy">``): the same names over the
 host's JavaScript WebSocket.
 
-``pyws/__init__.py`` imports this package, and only this one, when
+``pyws/__init__.py`` imports this package (and ``pyws._version``), nothing else, when
 ``sys.implementation.name == "micropython"``: the rest of pyws needs parts of Python that
 MicroPython lacks (``__future__``, ``typing``, ``enum``, ``dataclasses``, ``ipaddress``,
 ``collections.abc``, a full asyncio, ``bytes`` subclasses). What differs from CPython and
