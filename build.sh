@@ -218,11 +218,12 @@ swap_dir() {
 }
 
 # build/pyscript-site: demo/pyscript/ + PyScript's dist/ + Pyodide (PyScript's default
-# version) + MicroPython + the pyws wheel, whose current file name goes into the configs.
+# version) + MicroPython + the pyws wheel, whose current file name goes into the configs,
+# + demo/mdn_example.py and demo/async_example.py (examples/, run by micropython.html).
 build_pyscript_site() {
     local wheel="$1" stamp="$PYSCRIPT_SITE/.pyws-stamp" want tmp name
     name="$(basename "$wheel")"
-    want="$(file_hash $(find demo/pyscript -type f | sort) "$JS/package-lock.json" "$BROWSER_WHEELS/.pyws-stamp" "$0")-$(wheel_content_hash "$wheel")"
+    want="$(file_hash $(find demo/pyscript -type f | sort) demo/mdn_example.py demo/async_example.py "$JS/package-lock.json" "$BROWSER_WHEELS/.pyws-stamp" "$0")-$(wheel_content_hash "$wheel")"
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
     log "building build/pyscript-site"
     [ -f "$PYSCRIPT_NPM/dist/core.js" ] || die "js/node_modules/@pyscript/core missing: run ./build.sh setup"
@@ -232,6 +233,9 @@ build_pyscript_site() {
     cp -r demo/pyscript/. "$tmp/"
     sed -i "s/pyws_client-[A-Za-z0-9_.+-]*-py3-none-any\.whl/$name/g" "$tmp"/*.toml
     cp "$wheel" "$tmp/"
+    # The demo files that micropython.html runs unchanged under MicroPython.
+    mkdir -p "$tmp/examples"
+    cp demo/mdn_example.py demo/async_example.py "$tmp/examples/"
     cp -r "$PYSCRIPT_NPM/dist/." "$tmp/pyscript/"
     rm -f "$tmp"/pyscript/*.map
     cp "$MICROPYTHON_NPM/micropython.mjs" "$MICROPYTHON_NPM/micropython.wasm" "$tmp/micropython/"

@@ -9,44 +9,58 @@
     ws.onmessage = lambda event: print("Message from server", event.data)
 
 The backend is chosen on ``sys.platform``: pyws's own asyncio client on CPython, the
-host's JavaScript WebSocket under Pyodide (``sys.platform == "emscripten"``).
+host's JavaScript WebSocket under Pyodide (``sys.platform == "emscripten"``). Under
+MicroPython (PyScript's ``mpy``) only ``pyws._micropython``, a facade over the host's
+WebSocket with the same names, is imported: the rest does not run there.
 """
 
-from ._blob import Blob
-from ._connect import connect, connect_sync, run
-from ._errors import (
-    DOMException,
-    DOMSyntaxError,
-    InvalidAccessError,
-    InvalidStateError,
-    WebSocketError,
-)
-from ._events import CloseEvent, Event, EventTarget, MessageEvent
-from ._options import Options
-from ._runtime import BACKEND_NAME
-from ._version import __version__
-from ._websocket import ReadyState, WebSocket
+import sys
 
-#: "cpython" or "pyodide": the backend this runtime uses.
-backend = BACKEND_NAME
+# Checked before anything else is imported (mypy: always false, see pyproject.toml).
+_MICROPYTHON = sys.implementation.name == "micropython"
 
-__all__ = [
-    "WebSocket",
-    "connect",
-    "connect_sync",
-    "WebSocketError",
-    "run",
-    "ReadyState",
-    "Event",
-    "MessageEvent",
-    "CloseEvent",
-    "EventTarget",
-    "Blob",
-    "Options",
-    "DOMException",
-    "DOMSyntaxError",
-    "InvalidStateError",
-    "InvalidAccessError",
-    "backend",
-    "__version__",
-]
+if _MICROPYTHON:
+    from ._micropython import *  # noqa: F403
+    from ._micropython import __all__ as _names
+    from ._version import __version__
+
+    __all__ = _names + ["__version__"]
+else:
+    from ._blob import Blob
+    from ._connect import connect, connect_sync, run
+    from ._errors import (
+        DOMException,
+        DOMSyntaxError,
+        InvalidAccessError,
+        InvalidStateError,
+        WebSocketError,
+    )
+    from ._events import CloseEvent, Event, EventTarget, MessageEvent
+    from ._options import Options
+    from ._runtime import BACKEND_NAME
+    from ._version import __version__
+    from ._websocket import ReadyState, WebSocket
+
+    #: "cpython" or "pyodide": the backend this runtime uses.
+    backend = BACKEND_NAME
+
+    __all__ = [
+        "WebSocket",
+        "connect",
+        "connect_sync",
+        "WebSocketError",
+        "run",
+        "ReadyState",
+        "Event",
+        "MessageEvent",
+        "CloseEvent",
+        "EventTarget",
+        "Blob",
+        "Options",
+        "DOMException",
+        "DOMSyntaxError",
+        "InvalidStateError",
+        "InvalidAccessError",
+        "backend",
+        "__version__",
+    ]

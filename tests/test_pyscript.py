@@ -5,7 +5,7 @@ PyScript loads by default) and MicroPython served next to it (no CDN: the browse
 resolve any host but 127.0.0.1). demo/pyscript/echo.py talks
 to the echo server through pyws on the main thread (pyws installed by PyScript's
 ``packages``) and in a PyScript worker (pyws unpacked by ``files``), and writes the
-conversation into the page. micropython.html probes pyws under PyScript's MicroPython.
+conversation into the page. MicroPython (micropython.html) is tests/test_micropython.py's.
 One browser for the module.
 """
 
@@ -90,46 +90,3 @@ def test_pyscript_worker_conversation(page: dict[str, str]) -> None:
     assert page["worker-status"] == "done", page
     assert page["worker-transcript"].splitlines() == CONVERSATION
     assert page["worker-runtime"].startswith(f"Pyodide {_pyodide_version()}, Python 3.")
-
-
-_MPY_FINISHED = """(() => {
-  const error = document.querySelector(".py-error");
-  if (error) return {error: error.textContent};
-  return ["done", "failed"].includes(document.getElementById("mpy-status").textContent)
-         && {ok: true};
-})()"""
-
-
-@pytest.fixture(scope="module")
-def micropython_probe(browser: tuple[str, Any]) -> list[str]:
-    base, driver = browser
-    driver.get(f"{base}/pyscript/micropython.html")
-    finished = _wait_for(driver, _MPY_FINISHED, "the MicroPython probe")
-    assert "error" not in finished, f"PyScript error: {finished['error']}\n{console_log(driver)}"
-    runtime = driver.find_element("id", "mpy-runtime").text
-    assert runtime.startswith("micropython 1."), runtime
-    return str(driver.find_element("id", "mpy-transcript").text).splitlines()
-
-
-def test_micropython_host_websocket_echo(micropython_probe: list[str]) -> None:
-    """MicroPython in PyScript reaches the page's WebSocket itself (raw js.WebSocket)."""
-    assert "raw js.WebSocket echo: Hello from MicroPython!" in micropython_probe
-    assert "raw js.WebSocket closed: 1000" in micropython_probe
-
-
-def test_micropython_blockers_are_as_documented(micropython_probe: list[str]) -> None:
-    """What docs/pyscript.md says stops pyws under MicroPython, checked."""
-    lines = {line.partition(": ")[0]: line.partition(": ")[2] for line in micropython_probe}
-    assert lines["import pyws"] != "ok"
-    missing = set(lines["missing modules"].split(", "))
-    assert {"__future__", "typing", "enum", "dataclasses", "collections.abc",
-            "urllib.parse", "pyodide.ffi"} <= missing, missing
-    assert lines["loop.create_future()"] != "ok"
-    assert lines["loop.call_soon"] == "missing"
-    assert lines["len() of a bytes subclass"] != "ok"
-
-
-@pytest.mark.xfail(strict=True, reason="pyws does not run under MicroPython: see "
-                   "docs/pyscript.md (missing stdlib modules, asyncio subset)")
-def test_micropython_imports_pyws(micropython_probe: list[str]) -> None:
-    assert "import pyws: ok" in micropython_probe
