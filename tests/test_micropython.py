@@ -224,7 +224,7 @@ def test_protocol_lists_match_cpython(transcripts: dict[str, list[str]], where: 
     assert got == want
 
 
-#: What differs under MicroPython, as docs/where-users-are.md ("MicroPython") lists it.
+#: What differs under MicroPython, as docs/pyscript.md ("MicroPython") lists it.
 DIFFERENCES = [
     "readyState is int",                                  # no enum: no ReadyState IntEnum
     "except ValueError misses DOMSyntaxError",            # one built-in base per class

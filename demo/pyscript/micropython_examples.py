@@ -12,7 +12,7 @@ the tests' server is skipped then). ``?refused=PORT`` names a port where nothing
 3. The argument rows of the location's hash (close() arguments and protocol lists, from
    tests/parity_arguments.py), each one's outcome, for the test to compare with CPython's.
 4. What differs from CPython and Pyodide, and the MicroPython gaps that explain why
-   (docs/where-users-are.md, "MicroPython").
+   (docs/pyscript.md, "MicroPython").
 
 Each result is one line "section: text" in the page; the status says done or failed.
 """

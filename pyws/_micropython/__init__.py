@@ -5,7 +5,7 @@ host's JavaScript WebSocket.
 ``sys.implementation.name == "micropython"``: the rest of pyws needs parts of Python that
 MicroPython lacks (``__future__``, ``typing``, ``enum``, ``dataclasses``, ``ipaddress``,
 ``collections.abc``, a full asyncio, ``bytes`` subclasses). What differs from CPython and
-Pyodide is listed in docs/where-users-are.md ("MicroPython").
+Pyodide is listed in docs/pyscript.md ("MicroPython").
 """
 
 from ._connect import connect, connect_sync, run
