@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import os
 import sys
 import time
@@ -49,7 +50,13 @@ class PywsWorkloads:
         from pyws import WebSocket
         self.WebSocket = WebSocket
         self.url = url
-        self.options = {} if IS_PYODIDE else {"compression": None}
+        # Keepalive on, as pyws.connect() has it (the receive queue bound is on by
+        # default): the bench counts what long-lived connections cost.
+        # PYWS_BENCH_OPTIONS (JSON) overrides, e.g. '{"ping_interval": null}' for an A/B.
+        self.options = {} if IS_PYODIDE else {"compression": None, "ping_interval": 20.0,
+                                               "ping_timeout": 20.0}
+        if not IS_PYODIDE and os.environ.get("PYWS_BENCH_OPTIONS"):
+            self.options.update(json.loads(os.environ["PYWS_BENCH_OPTIONS"]))
 
     def _new(self, fut):
         """A WebSocket whose error/unclean close fails ``fut`` (unless it is done)."""
