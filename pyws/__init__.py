@@ -19,10 +19,13 @@ from ._errors import (
     DOMSyntaxError,
     InvalidAccessError,
     InvalidStateError,
+    QuotaExceededError,
     WebSocketError,
 )
 from ._events import CloseEvent, Event, EventTarget, MessageEvent
 from ._options import Options
+from ._reconnecting import ReconnectCloseEvent, ReconnectingWebSocket
+from ._retry import Backoff
 from ._runtime import BACKEND_NAME
 from ._version import __version__
 from ._websocket import ReadyState, WebSocket
@@ -32,6 +35,7 @@ backend = BACKEND_NAME
 
 __all__ = [
     "WebSocket",
+    "ReconnectingWebSocket",
     "connect",
     "connect_sync",
     "WebSocketError",
@@ -40,6 +44,8 @@ __all__ = [
     "Event",
     "MessageEvent",
     "CloseEvent",
+    "ReconnectCloseEvent",
+    "Backoff",
     "EventTarget",
     "Blob",
     "Options",
@@ -47,6 +53,7 @@ __all__ = [
     "DOMSyntaxError",
     "InvalidStateError",
     "InvalidAccessError",
+    "QuotaExceededError",
     "backend",
     "__version__",
 ]
