@@ -83,7 +83,7 @@ class _TrustedReconnectCloseEvent(_Trusted, ReconnectCloseEvent):
 class _Link(WebSocket):
     """One connection of a :class:`ReconnectingWebSocket`: its events go to the owner."""
 
-    def __init__(self, owner: ReconnectingWebSocket, url: str, protocols: tuple[str, ...],
+    def __init__(self, owner: _Reconnector, url: str, protocols: tuple[str, ...],
                  options: dict[str, Any]) -> None:
         self._owner = owner
         super().__init__(url, protocols, **options)
@@ -124,50 +124,17 @@ class _SendQueue:
         return messages
 
 
-class ReconnectingWebSocket(EventTarget):
-    """A WebSocket that reconnects by itself: the browser's API over many connections.
+class _Reconnector(EventTarget):
+    """The state and the reconnection machinery of a :class:`ReconnectingWebSocket`
+    (the public API is the subclass's)."""
 
-    ``ReconnectingWebSocket(url, protocols=None, **options)`` has the attributes,
-    methods and events of :class:`~pyws.WebSocket`. When a connection ends without
-    :meth:`close` having been called, a new one is attempted after a backoff delay
-    (``backoff``, default ``pyws.Backoff()``: first retry within 2 s, ceiling doubling up
-    to 60 s, full jitter), unless the close code is in :data:`FATAL_CODES` (or
-    ``should_reconnect(event)`` returns False) or ``max_retries`` retries in a row failed.
-
-    - ``url``: a URL, or a callable (sync or async) returning one, called before each
-      attempt (tokens that expire). ``url`` (the attribute) is the last one used.
-    - ``readyState``: CONNECTING while connecting and while waiting to retry; OPEN while a
-      connection is open; CLOSING once ``close()`` was called (or the server is closing
-      the current connection); CLOSED only at the end.
-    - ``send()`` while not OPEN holds the message (``max_enqueued_messages``, 1000;
-      ``max_enqueued_bytes``, 1 MiB; beyond: :class:`~pyws.QuotaExceededError`) and sends
-      it when the next connection opens, after the ``open`` listeners have run.
-    - Events: ``open`` per connection; ``message``; ``error`` when a connection fails;
-      ``close`` per connection, a :class:`ReconnectCloseEvent` (``willReconnect``,
-      ``retryDelay``, ``retryCount``); the last one has ``willReconnect`` False.
-    - ``recv()``, ``async for``, ``wait_closed()`` and their blocking forms span the
-      connections; they end when the socket is CLOSED.
-
-    Other keywords: ``max_retries`` (None), ``min_uptime`` (5 s: a connection open that
-    long starts a new backoff series), and the :class:`~pyws.Options` of every connection.
-    """
-
-    CONNECTING = ReadyState.CONNECTING
-    OPEN = ReadyState.OPEN
-    CLOSING = ReadyState.CLOSING
-    CLOSED = ReadyState.CLOSED
-    FATAL_CODES = FATAL_CODES
-
-    onopen = handler_property("open")
-    onmessage = handler_property("message")
-    onerror = handler_property("error")
-    onclose = handler_property("close")
-
-    def __init__(self, url: URLSource, protocols: str | Iterable[str] | None = None, *,
-                 should_reconnect: Callable[[ReconnectCloseEvent], bool] | None = None,
-                 max_enqueued_messages: int | None = 1000,
-                 max_enqueued_bytes: int | None = 2**20, **options: Any) -> None:
+    def __init__(self, url: URLSource, protocols: str | Iterable[str] | None,
+                 should_reconnect: Callable[[ReconnectCloseEvent], bool] | None,
+                 max_enqueued_messages: int | None, max_enqueued_bytes: int | None,
+                 options: dict[str, Any]) -> None:
         super().__init__()
+        if not isinstance(url, str) and not callable(url):
+            raise TypeError(f"url must be a str or a callable, not {type(url).__name__}")
         self._retries = Retries(RetryPolicy.pop(options))
         backend().check_options(Options.from_kwargs(options))
         self._protocols = parse_protocols(protocols)
@@ -189,108 +156,8 @@ class ReconnectingWebSocket(EventTarget):
         self._close_event: ReconnectCloseEvent | None = None
         if isinstance(url, str):
             self._open_link(url)  # an invalid URL raises here, as WebSocket's does
-        elif callable(url):
+        else:
             self._loop.call_soon_threadsafe(self._schedule, 0.0)
-        else:
-            raise TypeError(f"url must be a str or a callable, not {type(url).__name__}")
-
-    # -- attributes ---------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """The URL of the current (or last) connection; "" before a callable's first."""
-        return self._url
-
-    @property
-    def readyState(self) -> ReadyState:
-        """CONNECTING (also between connections), OPEN, CLOSING or CLOSED (the end)."""
-        link = self._link
-        if self._state is OPEN and link is not None and link.readyState is CLOSING:
-            return CLOSING
-        return self._state
-
-    @property
-    def bufferedAmount(self) -> int:
-        """The open connection's ``bufferedAmount``, plus the bytes held for the next
-        connection, plus what was discarded after ``close()``."""
-        link = self._link
-        live = link is not None and (link.readyState is not CLOSED or self._state is CLOSED)
-        return (link.bufferedAmount if live else 0) + self._queue.size + self._discarded  # type: ignore[union-attr]
-
-    @property
-    def binaryType(self) -> str:
-        """"blob" or "arraybuffer", as :attr:`pyws.WebSocket.binaryType`."""
-        return self._binary_type
-
-    @binaryType.setter
-    def binaryType(self, value: str) -> None:
-        if value in ("blob", "arraybuffer"):
-            self._binary_type = value
-            if self._link is not None:
-                self._link.binaryType = value
-
-    @property
-    def protocol(self) -> str:
-        """The subprotocol of the current (or last) connection."""
-        return self._link.protocol if self._link is not None else ""
-
-    @property
-    def extensions(self) -> str:
-        """The extensions of the current (or last) connection."""
-        return self._link.extensions if self._link is not None else ""
-
-    @property
-    def retryCount(self) -> int:
-        """Reconnection attempts in the current series (0 after a stable connection)."""
-        return self._retries.count
-
-    # -- methods ------------------------------------------------------------------
-
-    def send(self, data: str | bytes | bytearray | memoryview) -> None:
-        """Send a message now if a connection is OPEN; otherwise hold it for the next one.
-
-        Raises :class:`~pyws.QuotaExceededError` when the held messages would pass
-        ``max_enqueued_messages`` or ``max_enqueued_bytes``. After :meth:`close` the data
-        is discarded (``bufferedAmount`` grows), as WebSocket does.
-        """
-        message: str | bytes
-        if type(data) is str or isinstance(data, bytes):
-            message = data
-        else:
-            try:
-                message = bytes(memoryview(data))  # type: ignore[arg-type]  # the contents now
-            except TypeError:
-                raise TypeError(
-                    f"send() takes str or a bytes-like object, not {type(data).__name__}"
-                ) from None
-        with self._lock:
-            if self._stop is None:
-                link = self._link
-                if self._state is OPEN and link is not None and link.readyState is OPEN:
-                    link.send(message)
-                else:
-                    self._queue.put(message, _size(message))
-                return
-            self._discarded += _size(message)
-
-    def close(self, code: int | None = None, reason: str | None = None) -> None:
-        """Close the current connection (as :meth:`pyws.WebSocket.close`) and stop
-        reconnecting; while waiting to retry, the wait ends and ``close`` (1006) follows.
-        Does nothing once closing."""
-        code, reason_text = check_close_args(code, reason)
-        with self._lock:
-            if self._stop is not None or self._state is CLOSED:
-                return
-            self._stop = (code, reason_text)
-            self._state = ReadyState.CLOSING
-            link = self._link
-        if link is not None and link.readyState is not CLOSED:
-            link.close(code, reason_text)  # its close event ends this socket
-        else:
-            self._loop.call_soon_threadsafe(self._stop_waiting)
-
-    def __repr__(self) -> str:
-        return f"<pyws.ReconnectingWebSocket url={self._url!r} readyState={self._state.name}>"
 
     # -- the connections ---------------------------------------------------------------
 
@@ -449,6 +316,153 @@ class ReconnectingWebSocket(EventTarget):
         self._dispatch(event)
         if self._inbox is not None:
             self._inbox.closed(event)
+
+
+class ReconnectingWebSocket(_Reconnector):
+    """A WebSocket that reconnects by itself: the browser's API over many connections.
+
+    ``ReconnectingWebSocket(url, protocols=None, **options)`` has the attributes,
+    methods and events of :class:`~pyws.WebSocket`. When a connection ends without
+    :meth:`close` having been called, a new one is attempted after a backoff delay
+    (``backoff``, default ``pyws.Backoff()``: first retry within 2 s, ceiling doubling up
+    to 60 s, full jitter), unless the close code is in :data:`FATAL_CODES` (or
+    ``should_reconnect(event)`` returns False) or ``max_retries`` retries in a row failed.
+
+    - ``url``: a URL, or a callable (sync or async) returning one, called before each
+      attempt (tokens that expire). ``url`` (the attribute) is the last one used.
+    - ``readyState``: CONNECTING while connecting and while waiting to retry; OPEN while a
+      connection is open; CLOSING once ``close()`` was called (or the server is closing
+      the current connection); CLOSED only at the end.
+    - ``send()`` while not OPEN holds the message (``max_enqueued_messages``, 1000;
+      ``max_enqueued_bytes``, 1 MiB; beyond: :class:`~pyws.QuotaExceededError`) and sends
+      it when the next connection opens, after the ``open`` listeners have run.
+    - Events: ``open`` per connection; ``message``; ``error`` when a connection fails;
+      ``close`` per connection, a :class:`ReconnectCloseEvent` (``willReconnect``,
+      ``retryDelay``, ``retryCount``); the last one has ``willReconnect`` False.
+    - ``recv()``, ``async for``, ``wait_closed()`` and their blocking forms span the
+      connections; they end when the socket is CLOSED.
+
+    Other keywords: ``max_retries`` (None), ``min_uptime`` (5 s: a connection open that
+    long starts a new backoff series), and the :class:`~pyws.Options` of every connection.
+    """
+
+    CONNECTING = ReadyState.CONNECTING
+    OPEN = ReadyState.OPEN
+    CLOSING = ReadyState.CLOSING
+    CLOSED = ReadyState.CLOSED
+    FATAL_CODES = FATAL_CODES
+
+    onopen = handler_property("open")
+    onmessage = handler_property("message")
+    onerror = handler_property("error")
+    onclose = handler_property("close")
+
+    def __init__(self, url: URLSource, protocols: str | Iterable[str] | None = None, *,
+                 should_reconnect: Callable[[ReconnectCloseEvent], bool] | None = None,
+                 max_enqueued_messages: int | None = 1000,
+                 max_enqueued_bytes: int | None = 2**20, **options: Any) -> None:
+        super().__init__(url, protocols, should_reconnect, max_enqueued_messages,
+                         max_enqueued_bytes, options)
+
+    # -- attributes ---------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The URL of the current (or last) connection; "" before a callable's first."""
+        return self._url
+
+    @property
+    def readyState(self) -> ReadyState:
+        """CONNECTING (also between connections), OPEN, CLOSING or CLOSED (the end)."""
+        link = self._link
+        if self._state is OPEN and link is not None and link.readyState is CLOSING:
+            return CLOSING
+        return self._state
+
+    @property
+    def bufferedAmount(self) -> int:
+        """The open connection's ``bufferedAmount``, plus the bytes held for the next
+        connection, plus what was discarded after ``close()``."""
+        amount = self._queue.size + self._discarded
+        link = self._link  # a closed link's leftovers are lost, not waiting: not counted
+        if link is not None and (link.readyState is not CLOSED or self._state is CLOSED):
+            amount += link.bufferedAmount
+        return amount
+
+    @property
+    def binaryType(self) -> str:
+        """"blob" or "arraybuffer", as :attr:`pyws.WebSocket.binaryType`."""
+        return self._binary_type
+
+    @binaryType.setter
+    def binaryType(self, value: str) -> None:
+        if value in ("blob", "arraybuffer"):
+            self._binary_type = value
+            if self._link is not None:
+                self._link.binaryType = value
+
+    @property
+    def protocol(self) -> str:
+        """The subprotocol of the current (or last) connection."""
+        return self._link.protocol if self._link is not None else ""
+
+    @property
+    def extensions(self) -> str:
+        """The extensions of the current (or last) connection."""
+        return self._link.extensions if self._link is not None else ""
+
+    @property
+    def retryCount(self) -> int:
+        """Reconnection attempts in the current series (0 after a stable connection)."""
+        return self._retries.count
+
+    # -- methods ------------------------------------------------------------------
+
+    def send(self, data: str | bytes | bytearray | memoryview) -> None:
+        """Send a message now if a connection is OPEN; otherwise hold it for the next one.
+
+        Raises :class:`~pyws.QuotaExceededError` when the held messages would pass
+        ``max_enqueued_messages`` or ``max_enqueued_bytes``. After :meth:`close` the data
+        is discarded (``bufferedAmount`` grows), as WebSocket does.
+        """
+        message: str | bytes
+        if type(data) is str or isinstance(data, bytes):
+            message = data
+        else:
+            try:
+                message = bytes(memoryview(data))  # type: ignore[arg-type]  # the contents now
+            except TypeError:
+                raise TypeError(
+                    f"send() takes str or a bytes-like object, not {type(data).__name__}"
+                ) from None
+        with self._lock:
+            if self._stop is None:
+                link = self._link
+                if self._state is OPEN and link is not None and link.readyState is OPEN:
+                    link.send(message)
+                else:
+                    self._queue.put(message, _size(message))
+                return
+            self._discarded += _size(message)
+
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        """Close the current connection (as :meth:`pyws.WebSocket.close`) and stop
+        reconnecting; while waiting to retry, the wait ends and ``close`` (1006) follows.
+        Does nothing once closing."""
+        code, reason_text = check_close_args(code, reason)
+        with self._lock:
+            if self._stop is not None or self._state is CLOSED:
+                return
+            self._stop = (code, reason_text)
+            self._state = ReadyState.CLOSING
+            link = self._link
+        if link is not None and link.readyState is not CLOSED:
+            link.close(code, reason_text)  # its close event ends this socket
+        else:
+            self._loop.call_soon_threadsafe(self._stop_waiting)
+
+    def __repr__(self) -> str:
+        return f"<pyws.ReconnectingWebSocket url={self._url!r} readyState={self._state.name}>"
 
     # -- the Python-native methods (as WebSocket's, across connections) -----------------
 

@@ -258,7 +258,7 @@ async def a_failing_url_callable_is_a_failed_attempt(server: str, refused: str) 
     ws.close()
     await ws.wait_closed()
     # A callable that returns something that can never be a URL ends the socket.
-    bad = pyws.ReconnectingWebSocket(lambda: "not a url", backoff=FAST)
+    bad = pyws.ReconnectingWebSocket(lambda: "ftp://127.0.0.1/", backoff=FAST)
     final = await asyncio.wait_for(bad.wait_closed(), 10)
     assert (final.code, final.willReconnect) == (1006, False)
 
@@ -353,7 +353,7 @@ async def same_api_as_websocket(server: str, refused: str) -> None:
     ws.send(b"\x01")
     data = await asyncio.wait_for(ws.recv(), 10)
     assert data == b"\x01" and type(data) is bytes
-    for bad in (lambda: pyws.ReconnectingWebSocket("not a url"),
+    for bad in (lambda: pyws.ReconnectingWebSocket("ftp://127.0.0.1/"),
                 lambda: ws.close(1001)):
         try:
             bad()
