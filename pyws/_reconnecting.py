@@ -25,7 +25,7 @@ from ._errors import DOMSyntaxError, QuotaExceededError, WebSocketError
 from ._events import CloseEvent, Event, EventTarget, TrustedEvent, _Trusted, handler_property
 from ._inbox import Inbox
 from ._options import Options
-from ._retry import Retries, RetryPolicy
+from ._retry import Retries, RetryPolicy, sleep
 from ._runtime import BACKEND_NAME, backend
 from ._spec import check_close_args, parse_protocols
 from ._websocket import ReadyState, WebSocket, _usv_bytes
@@ -176,8 +176,7 @@ class _Reconnector(EventTarget):
         import asyncio
 
         try:
-            if delay:
-                await asyncio.sleep(delay)  # a task, not a timer: the script host waits for it
+            await sleep(delay)  # a task, not a timer: the script host waits for it
             url = await self._next_url()
             self._task = None
             if self._stop is None:

@@ -28,7 +28,7 @@ from ._errors import WebSocketError
 if TYPE_CHECKING:
     from ._websocket import WebSocket
 
-__all__ = ["Backoff", "RetryPolicy", "Retries", "connections"]
+__all__ = ["Backoff", "RetryPolicy", "Retries", "connections", "sleep"]
 
 logger = logging.getLogger("pyws")
 
@@ -108,8 +108,9 @@ class Retries:
             self._delays = None
 
     def next_delay(self, uptime: float | None) -> float | None:
-        """After :meth:`ended`: seconds to wait before the next attempt, which this
-        counts; None to give up (``max_retries`` reached, or the delays ran out)."""
+        """A connection ended (``uptime`` as for :meth:`ended`): seconds to wait before
+        the next attempt, which this counts; None to give up (``max_retries`` reached,
+        or the delays ran out)."""
         self.ended(uptime)
         policy = self.policy
         if policy.max_retries is not None and self.count >= policy.max_retries:
@@ -123,28 +124,37 @@ class Retries:
         return max(0.0, float(delay))
 
 
+async def sleep(delay: float) -> None:
+    """``asyncio.sleep(delay)`` in slices of at most a second: Pyodide's loop does not
+    clear the host timer of a cancelled sleep, and Node would wait for that timer before
+    exiting; a slice bounds that wait."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + delay
+    while (left := deadline - loop.time()) > 0:
+        await asyncio.sleep(min(left, 1.0))
+
+
 async def connections(url: str, protocols: Any, options: dict[str, Any]) -> AsyncIterator[WebSocket]:
     """``async for ws in pyws.connect(url, ...)``: an open socket per iteration.
 
     As websockets' ``connect()`` iterator: the body runs once per connection; when the
     body ends the socket is closed (1000) if it is still open, and the next connection is
     made. Failed attempts are retried with :class:`Backoff`; after ``max_retries`` in a
-    row the last :class:`~pyws.WebSocketError` is raised. Beyond websockets: when the
+    row a :class:`~pyws.WebSocketError` ("gave up ...", from the last failure) is raised. Beyond websockets: when the
     connection had already ended when the body finished (the server closed it, or it
     dropped), the next attempt waits a backoff delay first, and the series goes on
     unless the connection stayed open ``min_uptime`` seconds. An exception in the body
     ends the loop (catch :class:`~pyws.WebSocketError` in the body to go on).
     """
-    import asyncio
-
     from ._connect import Connect
 
     options = dict(options)
     retries = Retries(RetryPolicy.pop(options))
     delay = 0.0
     while True:
-        if delay:
-            await asyncio.sleep(delay)
+        await sleep(delay)
         try:
             ws = await Connect(url, protocols, options)
         except WebSocketError as exc:
