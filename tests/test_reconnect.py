@@ -211,6 +211,28 @@ def test_cpython_loop_end_during_the_wait_ends_the_socket(refused_url: str, no_l
     assert [(c.code, c.willReconnect) for c in closes] == [(1006, True), (1006, False)], closes
 
 
+def test_cpython_send_and_close_from_another_thread(reconnect_server: Any, no_leaks: None) -> None:
+    base = f"ws://127.0.0.1:{reconnect_server.port}"
+
+    async def main() -> None:
+        ws = pyws.ReconnectingWebSocket(f"{base}/echo?group=thread", backoff=lambda: iter([30.0]))
+        rec = reconnect.Recorder(ws)
+        await rec.wait_for("open")
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, lambda: [ws.send(f"t{n}") for n in range(50)])
+        await rec.wait_for("message", 50)
+        assert [m["data"] for m in rec.of("message")] == [f"t{n}" for n in range(50)]
+        await reconnect.control(base, "/drop?group=thread")
+        await rec.wait_for("close")  # now waiting 30 s to retry
+        started = time.monotonic()
+        await loop.run_in_executor(None, lambda: (ws.send("held"), ws.close()))
+        final = await asyncio.wait_for(ws.wait_closed(), 5)
+        assert time.monotonic() - started < 1 and final.willReconnect is False
+        assert ws.bufferedAmount == len("held")
+
+    asyncio.run(_leaving_no_task(main()))
+
+
 def test_cpython_no_file_descriptor_left(reconnect_server: Any, refused_url: str) -> None:
     base = f"ws://127.0.0.1:{reconnect_server.port}"
     baseline = FdBaseline()
