@@ -12,6 +12,8 @@ The backend is chosen on ``sys.platform``: pyws's own asyncio client on CPython,
 host's JavaScript WebSocket under Pyodide (``sys.platform == "emscripten"``).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._blob import Blob
 from ._connect import connect, connect_sync, run
 from ._errors import (
@@ -24,11 +26,13 @@ from ._errors import (
 )
 from ._events import CloseEvent, Event, EventTarget, MessageEvent
 from ._options import Options
-from ._reconnecting import ReconnectCloseEvent, ReconnectingWebSocket
-from ._retry import Backoff
 from ._runtime import BACKEND_NAME
 from ._version import __version__
 from ._websocket import ReadyState, WebSocket
+
+if TYPE_CHECKING:
+    from ._reconnecting import ReconnectCloseEvent, ReconnectingWebSocket
+    from ._retry import Backoff
 
 #: "cpython" or "pyodide": the backend this runtime uses.
 backend = BACKEND_NAME
@@ -57,3 +61,22 @@ __all__ = [
     "backend",
     "__version__",
 ]
+
+# Loaded on first use: ``import pyws`` stays as cheap as the WebSocket alone.
+_LAZY = {"ReconnectingWebSocket": "_reconnecting", "ReconnectCloseEvent": "_reconnecting",
+         "Backoff": "_retry"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pyws' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -57,6 +56,8 @@ class Backoff:
             raise ValueError("Backoff needs factor >= 1")
 
     def __call__(self) -> Iterator[float]:
+        import random  # here: ``import pyws`` stays cheap
+
         ceiling = self.initial
         while True:
             yield random.random() * ceiling
