@@ -174,6 +174,27 @@ def test_cpython_plain_script_stays_alive_while_waiting_to_retry(refused_url: st
                                         "close 1006 True 3", "close 1006 False 3"], done
 
 
+@pytest.mark.parametrize("waiting", [False, True], ids=["connected", "waiting"])
+def test_cpython_plain_script_interrupted(waiting: bool, reconnect_server: Any,
+                                          refused_url: str) -> None:
+    url = refused_url if waiting else f"ws://127.0.0.1:{reconnect_server.port}/echo"
+    script = textwrap.dedent(f"""
+        import pyws
+        ws = pyws.ReconnectingWebSocket({url!r}, backoff=lambda: iter([30.0]))
+        ws.onopen = lambda e: print("open", flush=True)
+        ws.onclose = lambda e: print("close", e.code, e.willReconnect, flush=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(TESTS.parent)})
+    assert proc.stdout is not None
+    first = proc.stdout.readline().strip()
+    assert first == ("close 1006 True" if waiting else "open"), first
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 130
+    assert rest.splitlines() == ["close 1006 False" if waiting else "close 1001 False"], rest
+
+
 def test_cpython_loop_end_closes_with_1001_and_does_not_reconnect(reconnect_server: Any,
                                                                   no_leaks: None) -> None:
     base = f"ws://127.0.0.1:{reconnect_server.port}"
