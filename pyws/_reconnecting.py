@@ -8,8 +8,8 @@ itself, from the same loop turn (no extra hop); its ``close`` events say whether
 a retry follows (:class:`ReconnectCloseEvent`). ``send()`` while there is no open
 connection is held, within bounds, and sent when the next one opens.
 
-Runtime-independent: it uses only the facade, so it behaves the same on CPython and under
-Pyodide.
+Runtime-independent: it uses only the facade (and, on CPython, the script host's rule for
+which loop a new socket lives on), so it behaves the same on CPython and under Pyodide.
 """
 
 from __future__ import annotations
