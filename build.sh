@@ -2,12 +2,15 @@
 # Build and test pyws offline (PyPI, npm and Debian apt are the only network it needs).
 #
 #   ./build.sh setup          idempotent: Debian chromium + chromium-driver if missing,
-#                             .venv with `pip install -e '.[test]'`, `npm ci` in js/, the
+#                             .venv with `pip install -e '.[test,docs]'`, `npm ci` in js/, the
 #                             Autobahn|Testsuite fuzzing server (compliance/setup.sh, cached)
 #   ./build.sh dist           wheel -> build/wheels; build/pyodide-dist = Pyodide core files
 #                             + wheels + generated pyodide-lock.json; build/pyscript-site and
 #                             build/jupyterlite-site (demo/pyscript, demo/jupyterlite; offline)
-#   ./build.sh test [ARGS]    setup, dist, then pytest (ARGS passed through: -k foo, -x, ...)
+#   ./build.sh docs           .venv, then the documentation site (Sphinx, offline, warnings
+#                             are errors): docs/ -> build/docs/html (open index.html there)
+#   ./build.sh test [ARGS]    setup, the docs build, dist, then pytest (ARGS passed through:
+#                             -k foo, -x, ...)
 #   ./build.sh demo [ARGS]    setup, dist, then demo/run.py ARGS
 #   ./build.sh bench [ARGS]   setup, dist, .venv-bench (bench/requirements.txt + pyws -e), then
 #                             bench/run.py ARGS (--quick: under 2 minutes; full: under 15)
@@ -31,7 +34,7 @@ DIST="$ROOT/build/pyodide-dist"
 WHEELS="$ROOT/build/wheels"
 EXTRA_WHEELS="$ROOT/build/extra-wheels"
 PYODIDE_CORE_FILES=(pyodide.js pyodide.mjs pyodide.asm.mjs pyodide.asm.wasm python_stdlib.zip)
-# The PyScript page and the JupyterLite site (docs/where-users-are.md): PyScript and
+# The PyScript page and the JupyterLite site (docs/pyscript.md, docs/jupyterlite.md): PyScript and
 # MicroPython from npm, the Pyodide version each one ships with by default (npm aliases:
 # PyScript 0.7.31 -> 314.0.5, jupyterlite-pyodide-kernel 0.8.6 -> 314.0.6), and pinned
 # pure-Python wheels from PyPI (demo/browser-wheels.txt).
@@ -90,12 +93,12 @@ setup_venv() {
         python3 -m venv "$VENV"
     fi
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-        log "pip install -e '.[test]'"
+        log "pip install -e '.[test,docs]'"
         local pip_log="$VENV/pip-install.log" rc=0
-        "$VENV/bin/pip" install -q -e '.[test]' >"$pip_log" 2>&1 || rc=$?
+        "$VENV/bin/pip" install -q -e '.[test,docs]' >"$pip_log" 2>&1 || rc=$?
         # This machine's pip config names a missing local index: drop that noise.
         grep -v "^WARNING: Location 'file" "$pip_log" >&2 || true
-        [ "$rc" -eq 0 ] || die "pip install -e '.[test]' failed (exit $rc)"
+        [ "$rc" -eq 0 ] || die "pip install -e '.[test,docs]' failed (exit $rc)"
         echo "$want" >"$stamp"
     fi
 }
@@ -275,8 +278,26 @@ build_sites() {
     build_jupyterlite_site "$wheel"
 }
 
+# The documentation site: Sphinx with MyST (Markdown) and furo, no network (docs/conf.py has
+# no intersphinx mapping). -W: a warning (a broken reference, a docstring autodoc cannot
+# read) fails the build; -E: every page is read again, so no stale state hides one.
+DOCS_OUT="$ROOT/build/docs/html"
+
+build_docs() {
+    log "building the docs (sphinx-build -W) -> build/docs/html"
+    "$VENV/bin/sphinx-build" -W --keep-going -E -q -b html docs "$DOCS_OUT" \
+        || die "the docs build failed (warnings are errors)"
+}
+
+cmd_docs() {
+    setup_venv
+    build_docs
+    log "docs: $DOCS_OUT/index.html"
+}
+
 cmd_test() {
     cmd_setup
+    build_docs
     cmd_dist
     exec "$PY" -m pytest --dist-dir "$DIST" --runtime node,chrome "$@"
 }
@@ -319,13 +340,14 @@ cmd_compliance() {
     exec "$PY" compliance/run.py "$@"
 }
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
 
 sub="${1:-}"
 [ $# -gt 0 ] && shift
 case "$sub" in
     setup) cmd_setup "$@" ;;
     dist) cmd_dist "$@" ;;
+    docs) cmd_docs "$@" ;;
     test) cmd_test "$@" ;;
     demo) cmd_demo "$@" ;;
     bench) cmd_bench "$@" ;;

@@ -96,6 +96,24 @@ class Connection(Protocol):
         """Start the closing handshake, or fail the connection if it is not open yet.
         ``code`` None means a close frame without a body. Called at most once."""
 
+    def check_awaitable_here(self) -> None:
+        """Raise RuntimeError (saying which loop is which) if the running event loop is
+        not the one this connection lives on: awaiting it there would never finish."""
+
+    def fail(self, why: str) -> None:
+        """Fail the connection (error, then close 1006); ``why`` is logged."""
+
+    def pause_reading(self) -> None:
+        """Too much waits for the script: stop reading from the server until as many
+        :meth:`resume_reading` calls as pauses (a no-op where the host cannot pause)."""
+
+    def resume_reading(self) -> None:
+        """Undo one :meth:`pause_reading`."""
+
+    async def wait_buffered(self, threshold: int) -> None:
+        """Return once ``buffered_amount`` is at most ``threshold``, or the connection is
+        closed (woken by the transport where the runtime can, polled elsewhere)."""
+
 
 class Backend(Protocol):
     """A runtime: how to open a connection there."""

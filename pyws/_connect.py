@@ -21,7 +21,8 @@ from collections.abc import AsyncIterator, Awaitable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import WebSocketError
-from ._runtime import backend
+from ._options import NATIVE_DEFAULTS
+from ._runtime import BACKEND_NAME, backend
 from ._websocket import WebSocket
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class Connect:
     ``async for`` for a new open socket after each drop (:func:`pyws._retry.connections`)."""
 
     def __init__(self, url: str, protocols: str | Iterable[str] | None, options: dict[str, Any]) -> None:
-        self._args = (url, protocols, options)
+        self._args = (url, protocols, {**native_defaults(), **options})
         self._ws: WebSocket | None = None
 
     def __await__(self) -> Generator[Any, None, WebSocket]:
@@ -53,7 +54,11 @@ class Connect:
         url, protocols, options = self._args
         ws = WebSocket(url, protocols, **options)
         ws._waiting().want_messages()  # nothing is lost before the first recv()
-        timeout = options.get("open_timeout", 30.0)
+        # On CPython the connection's own open_timeout ends the attempt; this is a margin
+        # on top. Under Pyodide the host times out itself, and a timer here would keep
+        # Node alive: Pyodide's loop never clears the JavaScript timer of a cancelled
+        # call_later, so Node would wait for it after the last socket closed.
+        timeout = options.get("open_timeout", 30.0) if BACKEND_NAME == "cpython" else None
         loop = asyncio.get_running_loop()
         opened: asyncio.Future[bool] = loop.create_future()
 
@@ -95,20 +100,33 @@ class Connect:
         return connections(url, protocols, options)
 
 
+def native_defaults() -> dict[str, Any]:
+    """websockets' defaults (keepalive pings) where this runtime can honour them: the
+    Python-native entry points use them, ``WebSocket(...)`` keeps the browser's."""
+    return dict(NATIVE_DEFAULTS) if BACKEND_NAME == "cpython" else {}
+
+
 def connect(url: str, protocols: str | Iterable[str] | None = None, **options: Any) -> Connect:
     """Open a WebSocket: ``ws = await connect(url)`` or ``async with connect(url) as ws``;
     or ``async for ws in connect(url):``, which reconnects after each drop with backoff
     (keywords ``backoff``, ``max_retries``, ``min_uptime``: see :func:`pyws._retry.connections`).
 
     Raises :class:`~pyws.WebSocketError` (``closeCode`` 1006) if the connection fails,
-    and the constructor's errors (``DOMSyntaxError``...) for bad arguments.
+    and the constructor's errors (``DOMSyntaxError``...) for bad arguments. Unlike
+    ``WebSocket(...)``, it keeps the connection alive with pings on CPython
+    (``ping_interval=20, ping_timeout=20``, websockets' defaults; pass None to turn off).
     """
     return Connect(url, protocols, options)
 
 
 def connect_sync(url: str, protocols: str | Iterable[str] | None = None, *,
                  timeout: float | None = None, **options: Any) -> WebSocket:
-    """Open a WebSocket, blocking until it is open (see :func:`connect`)."""
+    """Open a WebSocket, blocking until it is open (see :func:`connect`).
+
+    Raises :class:`~pyws.WebSocketError` if the connection fails, ``TimeoutError`` after
+    ``timeout`` seconds, and ``RuntimeError`` where this runtime cannot block (under
+    Pyodide without JSPI; on CPython, on the very loop the new socket would live on).
+    """
     return backend().run_blocking(None, lambda: connect(url, protocols, **options)._open(),
                                   timeout, "await pyws.connect(url)")
 

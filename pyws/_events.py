@@ -279,11 +279,11 @@ class EventTarget:
             event._dispatching = False
             event.currentTarget = None
 
-    def _spawn(self, coro: Any, event: Event) -> None:
+    def _spawn(self, coro: Any, event: Event) -> asyncio.Future[Any]:
         """Run an async listener's coroutine as a task; report its exception."""
         import asyncio
 
-        task = asyncio.ensure_future(coro)
+        task: asyncio.Future[Any] = asyncio.ensure_future(coro)
         self._pending_tasks.add(task)
 
         def done(task: asyncio.Future[Any]) -> None:
@@ -293,6 +293,7 @@ class EventTarget:
                              self, exc_info=task.exception())
 
         task.add_done_callback(done)
+        return task
 
     # -- event handler attributes (onX) ---------------------------------------------
 

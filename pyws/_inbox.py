@@ -1,4 +1,4 @@
-"""What the async API of a socket waits on: its messages for ``recv()``, its close, its drain.
+"""What the async API of a socket waits on: its messages for ``recv()`` and its close.
 
 The queue behind ``recv()`` exists only once someone wants it: from the start for sockets
 opened with ``pyws.connect()`` (nothing is lost before the first ``recv()``), from the
@@ -10,7 +10,6 @@ both, each sees every message.
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._errors import WebSocketError
@@ -21,6 +20,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from ._events import CloseEvent
+    from ._flow import Backlog
 
 __all__ = ["Inbox"]
 
@@ -33,16 +33,17 @@ def _settle(waiter: asyncio.Future[None] | None) -> None:
 class Inbox:
     """The messages waiting for ``recv()`` and the coroutines waiting on one socket."""
 
-    __slots__ = ("messages", "close_event", "_message_waiter", "_close_waiters", "_drain_waiters")
+    __slots__ = ("messages", "close_event", "_backlog", "_message_waiter", "_close_waiters")
 
-    def __init__(self, close_event: CloseEvent | None = None) -> None:
+    def __init__(self, close_event: CloseEvent | None = None, backlog: Backlog | None = None) -> None:
         #: Messages not received yet; None until a queue is wanted (:meth:`want_messages`).
         self.messages: collections.deque[Any] | None = None
         #: The socket's close event, once CLOSED.
         self.close_event = close_event
+        #: Counts the queued messages, to stop reading above max_queue (None: no bound).
+        self._backlog = backlog
         self._message_waiter: asyncio.Future[None] | None = None
         self._close_waiters: list[asyncio.Future[None]] = []
-        self._drain_waiters: list[asyncio.Future[None]] = []
 
     def want_messages(self) -> None:
         """Queue every message from now on."""
@@ -55,15 +56,16 @@ class Inbox:
         """A message arrived (only called once :meth:`want_messages` was)."""
         assert self.messages is not None
         self.messages.append(data)
+        if self._backlog is not None:
+            self._backlog.queued(len(data))
         _settle(self._message_waiter)
 
     def closed(self, event: CloseEvent) -> None:
         """The socket is CLOSED: wake everyone."""
         self.close_event = event
-        for waiter in (self._message_waiter, *self._close_waiters, *self._drain_waiters):
+        for waiter in (self._message_waiter, *self._close_waiters):
             _settle(waiter)
         self._close_waiters.clear()
-        self._drain_waiters.clear()
 
     # -- waited on by the socket's coroutines --------------------------------------------
 
@@ -74,7 +76,10 @@ class Inbox:
         assert messages is not None
         while True:
             if messages:
-                return messages.popleft()
+                data = messages.popleft()
+                if self._backlog is not None:
+                    self._backlog.dequeued(len(data))
+                return data
             if self.close_event is not None:
                 raise WebSocketError.from_close(self.close_event, "the WebSocket is closed")
             if self._message_waiter is not None and not self._message_waiter.done():
@@ -96,21 +101,3 @@ class Inbox:
             self._close_waiters.append(waiter)
             await waiter
         return self.close_event
-
-    async def wait_drained(self, buffered_amount: Callable[[], int], threshold: int) -> None:
-        """Until ``buffered_amount()`` is at most ``threshold``, or the socket is closed."""
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        while buffered_amount() > threshold and self.close_event is None:
-            waiter = loop.create_future()
-            self._drain_waiters.append(waiter)
-            # The backends have no "drained" event (JavaScript has none either): poll the
-            # amount on a short timer; it only runs while someone waits.
-            handle = loop.call_later(0.005, _settle, waiter)
-            try:
-                await waiter
-            finally:
-                handle.cancel()
-                if waiter in self._drain_waiters:
-                    self._drain_waiters.remove(waiter)

@@ -17,7 +17,7 @@ from ._headers import check_headers
 if TYPE_CHECKING:
     import ssl as _ssl  # not at run time: Pyodide ships ssl as a separate package
 
-__all__ = ["Options", "DEFAULT_OPTIONS"]
+__all__ = ["Options", "DEFAULT_OPTIONS", "NATIVE_DEFAULTS"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +44,18 @@ class Options:
     #: "http://[user:password@]host:port" (or https://) for every connection, or
     #: None/False = directly. Checked by the CPython backend (pyws/_cpython/_proxy.py).
     proxy: str | bool | None = True
+    #: Seconds between keepalive pings (websockets' ``ping_interval``); None = no pings,
+    #: as in a browser. ``pyws.connect()`` pings every 20 s where the runtime can.
+    ping_interval: float | None = None
+    #: Seconds to wait for the pong before the connection is failed (close 1006);
+    #: None = wait forever. ``pyws.connect()``: 20 s.
+    ping_timeout: float | None = None
+    #: Messages (or async listener tasks) waiting for the script before pyws stops
+    #: reading the socket (websockets' ``max_queue``); None = no bound (a browser's way).
+    max_queue: int | None = 16
+    #: Fail the connection (error, close 1006) when ``bufferedAmount`` would exceed this
+    #: many bytes (the standard's "buffer is full"); None = no bound, as in a browser.
+    max_buffered: int | None = None
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, object]) -> Options:
@@ -66,6 +78,10 @@ class Options:
                             "or None/False (no proxy)")
         if self.headers is not None:
             check_headers(self.headers)
+        for name in ("open_timeout", "close_timeout", "ping_interval", "ping_timeout"):
+            _check_seconds(name, getattr(self, name))
+        for name in ("max_size", "max_queue", "max_buffered"):
+            _check_count(name, getattr(self, name), minimum=0 if name == "max_buffered" else 1)
 
     def non_default(self) -> list[str]:
         """Names of the options set to something else than their default."""
@@ -76,3 +92,25 @@ class Options:
 
 
 DEFAULT_OPTIONS = Options()
+
+#: What the Python-native entry points (``connect()``, ``connect_sync()``) use unless
+#: told otherwise, where the runtime can honour them: websockets' defaults.
+NATIVE_DEFAULTS = {"ping_interval": 20.0, "ping_timeout": 20.0}
+
+
+def _check_seconds(name: str, value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds or None, not {type(value).__name__}")
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name} must be a positive, finite number of seconds or None, got {value!r}")
+
+
+def _check_count(name: str, value: object, minimum: int) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int or None, not {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum} or None, got {value!r}")

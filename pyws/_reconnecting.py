@@ -19,8 +19,9 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Union, cast
 
+from ._connect import native_defaults
 from ._errors import DOMSyntaxError, QuotaExceededError, WebSocketError
 from ._events import CloseEvent, Event, EventTarget, TrustedEvent, _Trusted, handler_property
 from ._inbox import Inbox
@@ -32,6 +33,8 @@ from ._websocket import ReadyState, WebSocket, _usv_bytes
 
 if TYPE_CHECKING:
     import asyncio
+
+    from ._flow import Backlog
 
 __all__ = ["ReconnectingWebSocket", "ReconnectCloseEvent", "FATAL_CODES"]
 
@@ -124,6 +127,30 @@ class _SendQueue:
         return messages
 
 
+class _Backlogs:
+    """The ``recv()`` queue of a reconnecting socket, counted against ``max_queue`` of the
+    connection each message came from (:class:`pyws._flow.Backlog`: that connection stops
+    reading above it). Messages leave the queue in the order they entered it."""
+
+    __slots__ = ("_owner", "_sources")
+
+    def __init__(self, owner: _Reconnector) -> None:
+        self._owner = owner
+        self._sources: collections.deque[Backlog | None] = collections.deque()
+
+    def queued(self, size: int) -> None:
+        link = self._owner._link
+        backlog = link._backlog if link is not None else None
+        self._sources.append(backlog)
+        if backlog is not None:
+            backlog.queued(size)
+
+    def dequeued(self, size: int) -> None:
+        backlog = self._sources.popleft()
+        if backlog is not None:
+            backlog.dequeued(size)
+
+
 class _Reconnector(EventTarget):
     """The state and the reconnection machinery of a :class:`ReconnectingWebSocket`
     (the public API is the subclass's)."""
@@ -136,6 +163,7 @@ class _Reconnector(EventTarget):
         if not isinstance(url, str) and not callable(url):
             raise TypeError(f"url must be a str or a callable, not {type(url).__name__}")
         self._retries = Retries(RetryPolicy.pop(options))
+        options = {**native_defaults(), **options}  # a Python-native entry point's
         backend().check_options(Options.from_kwargs(options))
         self._protocols = parse_protocols(protocols)
         self._options = options
@@ -302,6 +330,14 @@ class _Reconnector(EventTarget):
         return _TrustedReconnectCloseEvent(code=code, reason=reason, wasClean=was_clean,
                                            retryCount=self._retries.count)
 
+    def _spawn(self, coro: Any, event: Event) -> asyncio.Future[Any]:
+        # An async listener's task counts against max_queue of the current connection.
+        task = super()._spawn(coro, event)
+        link = self._link
+        if link is not None and link._backlog is not None:
+            link._backlog.task_started(task)
+        return task
+
     def _finish(self, event: ReconnectCloseEvent) -> None:
         with self._lock:
             if self._state is CLOSED:
@@ -466,8 +502,11 @@ class ReconnectingWebSocket(_Reconnector):
     # -- the Python-native methods (as WebSocket's, across connections) -----------------
 
     def _waiting(self) -> Inbox:
+        link = self._link
+        if link is not None and self._state is not CLOSED:
+            link._conn.check_awaitable_here()  # a clear error from another loop
         if self._inbox is None:
-            self._inbox = Inbox(self._close_event)
+            self._inbox = Inbox(self._close_event, cast("Backlog", _Backlogs(self)))
         return self._inbox
 
     async def recv(self) -> Any:

@@ -25,14 +25,17 @@ from ._events import (
     TrustedMessageEvent,
     handler_property,
 )
+from ._flow import Backlog, buffer_full
 from ._inbox import Inbox
 from ._options import Options
 from ._runtime import backend
 from ._spec import check_close_args, parse_protocols, parse_url, to_usv
 
 if TYPE_CHECKING:
+    import asyncio
+
     from ._backend import Closed, Connection
-    from ._events import CloseEvent
+    from ._events import CloseEvent, Event
 
 __all__ = ["WebSocket", "ReadyState"]
 
@@ -94,6 +97,8 @@ class WebSocket(EventTarget):
         self._extensions = ""
         self._discarded = 0
         self._conn = runtime.connect(self, parsed, protocol_list, opts)
+        self._max_buffered = opts.max_buffered
+        self._backlog = None if opts.max_queue is None else Backlog(self._conn, opts.max_queue)
 
     # -- attributes ---------------------------------------------------------------
 
@@ -163,6 +168,8 @@ class WebSocket(EventTarget):
             is_text = False
         state = self._state
         if state is OPEN:
+            if self._max_buffered is not None and buffer_full(self._conn, self._max_buffered, data):
+                return
             # Also when the server has started closing (readyState CLOSING with no
             # event): the connection discards and counts the data then, as the host
             # does under Pyodide, without a readyState read per message here.
@@ -188,6 +195,12 @@ class WebSocket(EventTarget):
             return
         self._state = ReadyState.CLOSING
         self._conn.close(code, reason_text)
+
+    def _spawn(self, coro: Any, event: Event) -> asyncio.Future[Any]:
+        task = super()._spawn(coro, event)
+        if self._backlog is not None:
+            self._backlog.task_started(task)
+        return task
 
     def __repr__(self) -> str:
         return f"<pyws.WebSocket url={self._url!r} readyState={self._state.name}>"
@@ -244,9 +257,11 @@ class WebSocket(EventTarget):
     # -- the Python-native methods ----------------------------------------------------
 
     def _waiting(self) -> Inbox:
+        if self._state is not CLOSED:  # a closed socket's messages and close are plain data
+            self._conn.check_awaitable_here()
         inbox = self._inbox
         if inbox is None:
-            inbox = self._inbox = Inbox(self._close_event)
+            inbox = self._inbox = Inbox(self._close_event, self._backlog)
         return inbox
 
     async def recv(self) -> Any:
@@ -280,7 +295,9 @@ class WebSocket(EventTarget):
     async def drain(self, threshold: int = 0) -> None:
         """Wait until ``bufferedAmount`` is at most ``threshold`` bytes (backpressure
         for large uploads), or the socket is closed."""
-        await self._waiting().wait_drained(lambda: self.bufferedAmount, threshold)
+        if self._state is not CLOSED:
+            self._conn.check_awaitable_here()
+            await self._conn.wait_buffered(threshold)
 
     def recv_sync(self, timeout: float | None = None) -> Any:
         """Block until the next message and return its data (see :meth:`recv`).

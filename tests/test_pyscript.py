@@ -118,7 +118,7 @@ def test_micropython_host_websocket_echo(micropython_probe: list[str]) -> None:
 
 
 def test_micropython_blockers_are_as_documented(micropython_probe: list[str]) -> None:
-    """What docs/where-users-are.md says stops pyws under MicroPython, checked."""
+    """What docs/pyscript.md says stops pyws under MicroPython, checked."""
     lines = {line.partition(": ")[0]: line.partition(": ")[2] for line in micropython_probe}
     assert lines["import pyws"] != "ok"
     missing = set(lines["missing modules"].split(", "))
@@ -130,6 +130,6 @@ def test_micropython_blockers_are_as_documented(micropython_probe: list[str]) ->
 
 
 @pytest.mark.xfail(strict=True, reason="pyws does not run under MicroPython: see "
-                   "docs/where-users-are.md (missing stdlib modules, asyncio subset)")
+                   "docs/pyscript.md (missing stdlib modules, asyncio subset)")
 def test_micropython_imports_pyws(micropython_probe: list[str]) -> None:
     assert "import pyws: ok" in micropython_probe

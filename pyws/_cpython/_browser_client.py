@@ -38,7 +38,8 @@ if TYPE_CHECKING:
     from .._spec import WebSocketURL
 
 __all__ = [
-    "BrowserClient", "Phase", "Event", "Opened", "Message", "Closing", "Failed", "Rejected",
+    "BrowserClient", "Phase", "Event", "Opened", "Message", "Pong", "Closing", "Failed",
+    "Rejected",
 ]
 
 
@@ -72,6 +73,12 @@ class Message(NamedTuple):
     data: str | bytes | bytearray
 
 
+class Pong(NamedTuple):
+    """A pong arrived (the answer to :meth:`BrowserClient.send_ping`, or unsolicited)."""
+
+    data: bytes | bytearray
+
+
 class Closing(NamedTuple):
     """The server started the closing handshake (and our close frame answered it)."""
 
@@ -90,10 +97,11 @@ class Rejected(NamedTuple):
     why: str
 
 
-Event = Union[Opened, Message, Closing, Failed, Rejected]
+Event = Union[Opened, Message, Pong, Closing, Failed, Rejected]
 
 _new = tuple.__new__  # builds a Message without NamedTuple's own __new__ (3x the cost)
-_TEXT, _BINARY, _CONT, _CLOSE = Opcode.TEXT, Opcode.BINARY, Opcode.CONT, Opcode.CLOSE
+_TEXT, _BINARY, _CONT, _CLOSE, _PONG = (
+    Opcode.TEXT, Opcode.BINARY, Opcode.CONT, Opcode.CLOSE, Opcode.PONG)
 _utf8_decoder = codecs.getincrementaldecoder("utf-8")
 
 
@@ -141,6 +149,7 @@ class BrowserClient:
         )
         self.phase = Phase.CONNECTING
         self._reassembly: _Reassembly | None = None
+        self._eof_received = False
 
     # -- sending ----------------------------------------------------------------------
 
@@ -163,6 +172,10 @@ class BrowserClient:
     def send_binary(self, payload: bytes) -> None:
         """Queue a binary message while OPEN."""
         self.protocol.send_binary(payload)
+
+    def send_ping(self, payload: bytes) -> None:
+        """Queue a ping while OPEN (keepalive); its pong comes back as :class:`Pong`."""
+        self.protocol.send_ping(payload)
 
     @property
     def can_send(self) -> bool:
@@ -213,6 +226,7 @@ class BrowserClient:
 
     def receive_eof(self) -> None:
         """The server ended its sending side of TCP."""
+        self._eof_received = True
         self.protocol.receive_eof()
 
     @property
@@ -263,9 +277,12 @@ class BrowserClient:
             # A drop after open (or a closing handshake that timed out) is not a failure
             # of the connection: Chromium reports close 1006 without an error event.
             return DROPPED
-        # Chromium: clean only if TCP then ended normally (a reset is not clean).
+        # Chromium: clean if TCP then ended normally, by the server's FIN; a reset is not
+        # clean unless the FIN came first (a server that closes TCP right after its close
+        # frame resets our reply: the error is ours, not the close's).
+        ended_normally = error is None or self._eof_received
         return Closed(code=int(received.code), reason=received.reason,
-                      was_clean=protocol.close_sent is not None and error is None, failed=False)
+                      was_clean=protocol.close_sent is not None and ended_normally, failed=False)
 
     # -- internals ----------------------------------------------------------------------
 
@@ -322,7 +339,9 @@ class BrowserClient:
                 if self.protocol.close_rcvd_then_sent:
                     self.phase = Phase.CLOSING
                     append(Closing())
-            # Ping and pong: the protocol answered the ping already.
+            elif opcode is _PONG:
+                append(Pong(frame.data))  # type: ignore[arg-type]  # received: never a memoryview
+            # Ping: the protocol answered it already.
         return None
 
     def _fragment(self, frame: Frame, events: list[Event]) -> bool:

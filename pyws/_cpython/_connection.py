@@ -2,7 +2,7 @@
 
 The protocol, the browser's rules and the connection's phase are
 :class:`._browser_client.BrowserClient`'s; the outgoing side is :class:`._outbox.Outbox`'s.
-This module only does what needs an event loop: reaching the server (:mod:`._dial`), the
+This module only does what needs an event loop: reaching the server (:mod:`._opening`), the
 transport callbacks, the timers, and reporting to the facade. It is callback-driven: no
 task and no await per message.
 
@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from .._backend import DROPPED, Closed
 from .._version import __version__
-from . import _dial, _host
+from . import _host
 from ._browser_client import (
     BrowserClient,
     Closing,
@@ -31,12 +31,16 @@ from ._browser_client import (
     Message,
     Opened,
     Phase,
+    Pong,
     Rejected,
     encode_text,
 )
 from ._browser_rules import TCP_CLOSE_TIMEOUT
-from ._dial import default_ssl_context
+from ._keepalive import Keepalive
+from ._opening import Opening
 from ._outbox import Outbox
+from ._reading import Reading
+from ._timer import Timer
 
 if TYPE_CHECKING:
     from .._backend import Owner
@@ -69,16 +73,12 @@ class ClientConnection(asyncio.Protocol):
         self._client = client = BrowserClient(url, protocols, options, USER_AGENT)
         self._outbox = Outbox(loop, client, self._thread_id)
         self._transport: asyncio.Transport | None = None
-        # Done when the opening handshake is over, either way: the dial then lets go
-        # of the endpoint lock (RFC 6455 section 4.1).
-        self._handshake_over: asyncio.Future[None] = loop.create_future()
-        self._connect_task: asyncio.Task[None] | None = None
-        self._open_timer: asyncio.TimerHandle | None = None
-        self._end_timer: asyncio.TimerHandle | None = None
-        if self._on_loop_thread():
-            self._start()  # a task, so nothing happens inside the constructor
-        else:
-            loop.call_soon_threadsafe(self._start)
+        self._opening = Opening(self, url, options, USER_AGENT, self._fail)
+        self._end_timer = Timer(loop, self._end_timed_out)
+        self._reading = Reading(loop, self._receive)
+        self._keepalive = Keepalive(loop, options.ping_interval, options.ping_timeout, client,
+                                    self._outbox, self._fail)
+        self._on_loop(self._start)  # a task, so nothing happens inside the constructor
 
     # -- the facade's side (may be called from any thread) -----------------------
 
@@ -98,10 +98,30 @@ class ClientConnection(asyncio.Protocol):
     def close(self, code: int | None, reason: str) -> None:
         # On the loop's thread the close frame is written at once (after what was sent
         # before it); the events it leads to come later, from the loop.
-        if self._on_loop_thread():
-            self._close(code, reason)
-        else:
-            self.loop.call_soon_threadsafe(self._close, code, reason)
+        self._on_loop(self._close, code, reason)
+
+    def fail(self, why: str) -> None:
+        self._on_loop(self._fail, why)
+
+    async def wait_buffered(self, threshold: int) -> None:
+        await self._outbox.wait_buffered(threshold)
+
+    def check_awaitable_here(self) -> None:
+        running = asyncio.get_running_loop()
+        if running is not self.loop:
+            where = ("the script host's loop (it was made outside any running event loop, and "
+                     "that loop runs when the script's code ends)" if _host.is_script_host(self.loop)
+                     else "another event loop (the one that was running when it was made)")
+            raise RuntimeError(
+                f"this WebSocket lives on {where}, not on the event loop awaiting it now: "
+                "create it inside the coroutine that awaits it (e.g. inside asyncio.run()), "
+                "or use the blocking calls (recv_sync(), wait_closed_sync())")
+
+    def pause_reading(self) -> None:
+        self._reading.pause()
+
+    def resume_reading(self) -> None:
+        self._reading.resume()
 
     def going_away(self) -> None:
         """The host is exiting (Ctrl-C, sys.exit, the loop shutting down): close with 1001."""
@@ -111,41 +131,20 @@ class ClientConnection(asyncio.Protocol):
     def _on_loop_thread(self) -> bool:
         return _get_ident() == self._thread_id
 
+    def _on_loop(self, call: Callable[..., None], *args: object) -> None:
+        """Call now on the loop's thread, else hop over to it."""
+        if self._on_loop_thread():
+            call(*args)
+        else:
+            self.loop.call_soon_threadsafe(call, *args)
+
     # -- opening ----------------------------------------------------------------------
 
     def _start(self) -> None:
         if self._client.phase is Phase.CLOSED:  # close() came first, from another thread
             return
         _host.track(self.loop, self)
-        self._connect_task = self.loop.create_task(self._connect())
-        timeout = self._options.open_timeout
-        if timeout is not None:
-            # A timer rather than asyncio.wait_for(): no second task per connection.
-            self._open_timer = self.loop.call_later(timeout, self._open_timed_out)
-
-    def _open_timed_out(self) -> None:
-        self._open_timer = None
-        if self._client.phase is Phase.CONNECTING:
-            self._fail(f"the opening handshake timed out after {self._options.open_timeout} s")
-
-    async def _connect(self) -> None:
-        url = self._url
-        try:
-            ssl_context = (self._options.ssl or default_ssl_context()) if url.secure else None
-            # Reaching the server (a proxy tunnel, or RFC 6455 4.1's endpoint lock, held
-            # until the handshake is over; Happy Eyeballs; TLS) is _dial's: it calls
-            # connection_made() on this protocol.
-            async with _dial.connected(self, url, ssl_context, self._options, USER_AGENT):
-                await self._handshake_over
-        except asyncio.CancelledError:
-            self._fail("the connection attempt was cancelled")
-        except (OSError, ssl.SSLError) as exc:
-            self._fail(f"{type(exc).__name__}: {exc}")
-        except Exception as exc:  # never let an unexpected error hang the socket
-            logger.exception("pyws: unexpected error while connecting to %s", url.href)
-            self._fail(f"{type(exc).__name__}: {exc}")
-        finally:
-            self._cancel_open_timer()
+        self._opening.start(self.loop)
 
     # -- transport callbacks ------------------------------------------------------------
 
@@ -155,10 +154,14 @@ class ClientConnection(asyncio.Protocol):
             transport.abort()
             return
         self._outbox.attach(transport)
+        self._reading.attach(transport)
         self._client.start()
         self._outbox.write(self._client.data_to_send())
 
     def data_received(self, data: bytes) -> None:
+        self._reading.received(data)
+
+    def _receive(self, data: bytes) -> None:
         client = self._client
         events = client.receive_data(data)
         writes = client.data_to_send()
@@ -170,18 +173,20 @@ class ClientConnection(asyncio.Protocol):
             self._start_end_timer(TCP_CLOSE_TIMEOUT, None)
 
     def eof_received(self) -> bool | None:
+        self._reading.catch_up()
         self._client.receive_eof()
         self._outbox.write(self._client.data_to_send())
         return None  # let the transport close itself
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._reading.catch_up()  # what arrived while paused is part of the story
+        self._reading.attach(None)
         self._transport = None
         self._outbox.attach(None)
-        self._cancel_end_timer()
+        self._end_timer.cancel()
         client = self._client
         phase = client.phase
-        if not self._handshake_over.done():
-            self._handshake_over.set_result(None)
+        self._opening.over()
         if phase is Phase.CLOSED:  # already reported (failed before TCP ended)
             return
         closed = client.connection_lost(exc)
@@ -208,6 +213,7 @@ class ClientConnection(asyncio.Protocol):
         from inside the transport's own callback)."""
         if self._client.release_pongs():
             self.loop.call_soon(self._send_pending_pong)
+        self._outbox.writable()
 
     def _send_pending_pong(self) -> None:
         if self._transport is not None and self._client.send_pong():
@@ -229,7 +235,10 @@ class ClientConnection(asyncio.Protocol):
                     owner._received(event.data)  # type: ignore[union-attr]
                 elif kind is Opened:
                     self._opened(cast(Opened, event))
+                elif kind is Pong:
+                    self._keepalive.pong(cast(Pong, event).data)
                 elif kind is Closing:
+                    self._keepalive.stop()
                     owner._closing()
                 elif kind is Failed:
                     self._protocol_error(cast(Failed, event).why)
@@ -239,17 +248,17 @@ class ClientConnection(asyncio.Protocol):
             outbox.release()
 
     def _opened(self, opened: Opened) -> None:
-        self._cancel_open_timer()
-        if not self._handshake_over.done():
-            self._handshake_over.set_result(None)
+        self._opening.over()
+        self._keepalive.start()
+        if opened.extensions:  # permessage-deflate: bound what one read can inflate
+            self._reading.in_slices()
         self._owner._opened(opened.protocol, opened.extensions)
 
     def _rejected(self, why: str) -> None:
         """The opening handshake failed: drop the connection; it is reported when TCP is
         gone."""
         logger.warning("WebSocket connection to '%s' failed: %s", self._url.href, why)
-        if not self._handshake_over.done():
-            self._handshake_over.set_result(None)
+        self._opening.over()
         if self._transport is not None:
             self._transport.abort()
 
@@ -269,31 +278,30 @@ class ClientConnection(asyncio.Protocol):
             self._fail("close() was called before the connection was established")
             return
         self._outbox.flush()  # messages sent before close() go first
+        self._keepalive.stop()
         if client.close(code, reason):
             self._outbox.write(client.data_to_send())
             self._start_end_timer(self._options.close_timeout,
                                   "the server did not complete the closing handshake")
 
     def _fail(self, why: str) -> None:
-        """The connection could not be established (or is given up while connecting):
-        error and close 1006, on the next turn (the caller may be the user's close())."""
+        """Give the connection up: it could not be established, or a keepalive ping went
+        unanswered. Error and close 1006, on the next turn (the caller may be the user's
+        close())."""
         client = self._client
         if client.phase is Phase.CLOSED:
             return
         logger.warning("WebSocket connection to '%s' failed: %s", self._url.href, why)
         closed = client.abandon()
-        if not self._handshake_over.done():
-            self._handshake_over.set_result(None)
-        if self._connect_task is not None and not self._connect_task.done() \
-                and self._connect_task is not asyncio.current_task(self.loop):
-            self._connect_task.cancel()
+        self._opening.cancel()
         if self._transport is not None:
             self._transport.abort()
         self.loop.call_soon(self._report, closed)
 
     def _report(self, closed: Closed) -> None:
-        self._cancel_open_timer()
-        self._cancel_end_timer()
+        self._keepalive.stop()
+        self._opening.over()
+        self._end_timer.cancel()
         try:
             self._owner._closed(closed)
         finally:
@@ -304,23 +312,12 @@ class ClientConnection(asyncio.Protocol):
     def _start_end_timer(self, delay: float | None, failure: str | None) -> None:
         """Abort TCP after ``delay`` seconds if the server has not ended it; ``failure``
         is logged then (unless the server's close frame arrived meanwhile)."""
-        self._cancel_end_timer()
+        self._end_timer.cancel()
         if delay is not None and self._transport is not None:
-            self._end_timer = self.loop.call_later(delay, self._end_timed_out, failure)
+            self._end_timer.start(delay, failure)
 
     def _end_timed_out(self, failure: str | None) -> None:
-        self._end_timer = None
         if failure is not None and not self._client.close_received:
             logger.warning("WebSocket connection to '%s': %s", self._url.href, failure)
         if self._transport is not None:
             self._transport.abort()
-
-    def _cancel_end_timer(self) -> None:
-        if self._end_timer is not None:
-            self._end_timer.cancel()
-            self._end_timer = None
-
-    def _cancel_open_timer(self) -> None:
-        if self._open_timer is not None:
-            self._open_timer.cancel()
-            self._open_timer = None

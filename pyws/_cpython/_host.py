@@ -83,6 +83,28 @@ _sockets: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Sockets] = weakr
 _hook_registered = False
 
 
+#: What a forked child inherited from its parent: the parent's loops and their sockets.
+#: Kept, never run, touched or closed: a loop's selector is the parent's epoll instance
+#: (shared across fork), and its sockets are the parent's connections.
+_inherited: list[object] = []
+
+
+def _after_fork_in_child() -> None:
+    """The child of ``os.fork()`` (``multiprocessing``'s fork start method included)
+    starts with no script host and no sockets: it never reads, writes or closes the
+    parent's connections (their messages stay the parent's), and ends as it would
+    without pyws. Sockets it opens itself get a host of their own."""
+    global _lock, _loop, _sockets
+    _lock = threading.Lock()  # another thread of the parent may have held it
+    _inherited.extend((_loop, dict(_sockets)))
+    _loop = None
+    _sockets = weakref.WeakKeyDictionary()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def loop_for_new_socket() -> tuple[asyncio.AbstractEventLoop, bool]:
     """The loop a socket created now lives on, and whether it is the script host's."""
     try:

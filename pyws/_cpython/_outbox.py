@@ -8,6 +8,10 @@ until the transport has passed them to the kernel.
 
 ``send()`` may come from any thread: from another thread, the message crosses over with
 ``call_soon_threadsafe`` and counts meanwhile.
+
+``drain()`` waits here (:meth:`Outbox.wait_buffered`), woken by the transport: its
+write-buffer limits are set so that it calls ``resume_writing()`` when the amount is
+reached; no polling.
 """
 
 from __future__ import annotations
@@ -47,10 +51,13 @@ class Outbox:
         self._in_flight: collections.deque[tuple[int, int]] = collections.deque()
         self._in_flight_bytes = 0
         self._wire_total = 0
+        self._drain_waiters: list[asyncio.Future[None]] = []
 
     def attach(self, transport: asyncio.Transport | None) -> None:
         """Write to ``transport`` from now on (None: TCP is gone)."""
         self._transport = transport
+        if transport is None:
+            self.writable()
 
     @property
     def buffered_amount(self) -> int:
@@ -145,3 +152,43 @@ class Outbox:
                     self._in_flight_bytes = 0
         if eof and transport.can_write_eof():
             transport.write_eof()
+
+    # -- draining ---------------------------------------------------------------------
+
+    async def wait_buffered(self, threshold: int) -> None:
+        """Return once :attr:`buffered_amount` is at most ``threshold`` or TCP is gone."""
+        while self.buffered_amount > threshold and self._transport is not None:
+            if self._queued or self._foreign_bytes:
+                await asyncio.sleep(0)  # written at the end of this turn: count it then
+                continue
+            waiter = self._loop.create_future()
+            self._drain_waiters.append(waiter)
+            self._wake_at(threshold)
+            await waiter
+
+    def writable(self) -> None:
+        """The transport's buffer fell to its low-water mark (or TCP is gone): waiters
+        check the amount again, and the buffer's limits go back to the defaults."""
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        if waiters and self._transport is not None:
+            self._transport.set_write_buffer_limits()
+
+    def _wake_at(self, threshold: int) -> None:
+        """Set the transport's limits so it calls resume_writing() once the bytes still
+        in its buffer hold at most ``threshold`` bytes of messages."""
+        transport = self._transport
+        assert transport is not None
+        remaining = self._in_flight_bytes
+        handed_at = 0  # the wire total the kernel must have taken
+        for wire_total, app_bytes in self._in_flight:
+            if remaining <= threshold:
+                break
+            remaining -= app_bytes
+            handed_at = wire_total
+        target = max(self._wire_total - handed_at, 0)
+        # Pauses at once (the buffer holds more than the target), resumes at the target.
+        transport.set_write_buffer_limits(high=target, low=target)
+

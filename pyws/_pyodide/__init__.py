@@ -28,7 +28,13 @@ _UNSUPPORTED = {
     "max_size": "the host decides how large a message may be",
     "compression": "the host negotiates permessage-deflate itself",
     "proxy": "the host decides whether to use a proxy (the browser's settings, Node's own)",
+    "ping_interval": "the JavaScript WebSocket cannot send pings (the host may keep the "
+                     "connection alive itself)",
+    "ping_timeout": "the JavaScript WebSocket cannot send pings",
 }
+# Honoured by the shared code: max_buffered; max_queue bounds the queue but cannot
+# pause the host's socket (docs/long-lived.md).
+_SHARED = {"max_queue", "max_buffered"}
 
 
 class _PyodideBackend:
@@ -38,7 +44,7 @@ class _PyodideBackend:
         return _probe.base_url()
 
     def check_options(self, options: Options) -> None:
-        for name in options.non_default():
+        for name in set(options.non_default()) - _SHARED:
             raise TypeError(
                 f"WebSocket option {name!r} is not available under Pyodide "
                 f"({_probe.host_kind()}): {_UNSUPPORTED[name]}."

@@ -19,6 +19,7 @@ binaryType "arraybuffer"; the facade applies the Python binaryType.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING, Any
 
 from pyodide.ffi import JsException, create_proxy, to_js  # type: ignore[import-not-found,unused-ignore]
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from .._spec import WebSocketURL
 
 __all__ = ["JSConnection"]
+
+logger = logging.getLogger("pyws")
 
 _JS_CONNECTING = 0
 _JS_CLOSING = 2
@@ -57,6 +60,7 @@ class JSConnection:
     def __init__(self, owner: Owner, url: WebSocketURL, protocols: tuple[str, ...]) -> None:
         ws_class = _probe.websocket_class()
         self._owner = owner
+        self._href = url.href
         self._failed = False
         self._finished = False
         self._in_call = False
@@ -115,6 +119,31 @@ class JSConnection:
             raise _translate(exc) from None
         finally:
             self._in_call = False
+
+    def fail(self, why: str) -> None:
+        logger.warning("WebSocket connection to '%s' failed: %s", self._href, why)
+        self._failed = True
+        self._in_call = True  # report on the next turn, as every event is
+        try:
+            self._js.close()
+        finally:
+            self._finish(1006, "", was_clean=False)
+            self._in_call = False
+
+    def check_awaitable_here(self) -> None:
+        """One loop (the host's) runs everything here."""
+
+    def pause_reading(self) -> None:
+        """The host's WebSocket cannot stop reading: max_queue bounds nothing here."""
+
+    def resume_reading(self) -> None:
+        """See :meth:`pause_reading`."""
+
+    async def wait_buffered(self, threshold: int) -> None:
+        # JavaScript has no "drained" event: poll the amount on a short timer while
+        # someone waits.
+        while self.buffered_amount > threshold and not self._finished:
+            await asyncio.sleep(0.005)
 
     # -- JavaScript event handlers (each runs as a task of its own) ---------------
 

@@ -34,7 +34,9 @@ async def connect_send_recv(server: str, refused: str) -> None:
 
 
 async def no_message_lost_before_first_recv(server: str, refused: str) -> None:
-    ws = await pyws.connect(server + "/messages?n=50")
+    # Waiting for the close before reading 50 messages needs an unbounded queue: with
+    # max_queue (16 by default) pyws would stop reading, and the close would never come.
+    ws = await pyws.connect(server + "/messages?n=50", max_queue=None)
     closed = await ws.wait_closed()  # every message arrived before the first recv()
     assert closed.code == 1000
     assert [await ws.recv() for _ in range(50)] == [str(n) for n in range(50)]

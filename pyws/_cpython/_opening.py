@@ -1,0 +1,86 @@
+"""Reaching the server, within ``open_timeout``: the dial task and the open timer.
+
+The dial (:mod:`._dial`: a proxy tunnel, or RFC 6455 section 4.1's endpoint lock held
+until the handshake is over; Happy Eyeballs; TLS) calls ``connection_made()`` on the
+connection; this task then waits until the opening handshake is over, either way. A
+timer rather than ``asyncio.wait_for()`` bounds it: no second task per connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from . import _dial
+from ._dial import default_ssl_context
+from ._timer import Timer
+
+if TYPE_CHECKING:
+    from .._options import Options
+    from .._spec import WebSocketURL
+
+__all__ = ["Opening"]
+
+logger = logging.getLogger("pyws")
+
+
+class Opening:
+    """The opening of one connection; ``fail(why)`` gives the connection up."""
+
+    __slots__ = ("_protocol", "_url", "_options", "_user_agent", "_fail", "_task", "_timer",
+                 "_over")
+
+    def __init__(self, protocol: asyncio.Protocol, url: WebSocketURL, options: Options,
+                 user_agent: str, fail: Callable[[str], None]) -> None:
+        self._protocol = protocol
+        self._url = url
+        self._options = options
+        self._user_agent = user_agent
+        self._fail = fail
+        self._task: asyncio.Task[None] | None = None
+        self._timer: Timer | None = None
+        self._over: asyncio.Future[None] | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start dialing (on the loop's thread)."""
+        self._over = loop.create_future()
+        self._task = loop.create_task(self._dial())
+        timeout = self._options.open_timeout
+        if timeout is not None:
+            self._timer = Timer(loop, self._fail)
+            self._timer.start(timeout, f"the opening handshake timed out after {timeout} s")
+
+    def over(self) -> None:
+        """The opening handshake is over, either way: let go of the endpoint lock."""
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._over is not None and not self._over.done():
+            self._over.set_result(None)
+
+    def cancel(self) -> None:
+        """The connection is given up: stop dialing (unless this is the dial itself)."""
+        self.over()
+        task = self._task
+        if task is not None and not task.done() and task is not asyncio.current_task():
+            task.cancel()
+
+    async def _dial(self) -> None:
+        url, options = self._url, self._options
+        try:
+            ssl_context = (options.ssl or default_ssl_context()) if url.secure else None
+            async with _dial.connected(self._protocol, url, ssl_context, options, self._user_agent):
+                assert self._over is not None
+                await self._over
+        except asyncio.CancelledError:
+            self._fail("the connection attempt was cancelled")
+        except (OSError, ssl.SSLError) as exc:
+            self._fail(f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # never let an unexpected error hang the socket
+            logger.exception("pyws: unexpected error while connecting to %s", url.href)
+            self._fail(f"{type(exc).__name__}: {exc}")
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
