@@ -11,7 +11,9 @@ scenario running in Pyodide drives the server the same way as CPython does.
 ``/log?group=G``            send G's record as JSON text, then close 1000:
                             ``{"paths": [request path of each accepted connection],
                             "received": [every message echoed, in order; binary
-                            ones as {"binary": hex}]}``
+                            ones as {"binary": hex}], "sent": messages /flood sent}``
+``/flood?group=G&n=N&size=S``  send N binary messages of S bytes, counting each sent in G's
+                            log, then wait for the client to close
 ``/reject``                 refuse the opening handshake with HTTP 403
 ``/accept-then-drop``       end TCP right after the opening handshake, without a close frame
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import http
 import json
+import os
 import sys
 import threading
 import urllib.parse
@@ -46,6 +49,7 @@ class ReconnectServer:
         self.port = 0
         self.paths: dict[str, list[str]] = defaultdict(list)
         self.received: dict[str, list[Any]] = defaultdict(list)
+        self.sent: dict[str, int] = defaultdict(int)
         self.live: dict[str, set[ServerConnection]] = defaultdict(set)
 
     @staticmethod
@@ -86,8 +90,15 @@ class ReconnectServer:
                 await connection.close()
             elif path == "/log":
                 await connection.send(json.dumps({"paths": self.paths[group],
-                                                  "received": self.received[group]}))
+                                                  "received": self.received[group],
+                                                  "sent": self.sent[group]}))
                 await connection.close()
+            elif path == "/flood":
+                payload = os.urandom(int(query["size"]))  # incompressible: deflate is on
+                for _ in range(int(query["n"])):
+                    await connection.send(payload)  # waits while the client does not read
+                    self.sent[group] += 1
+                await connection.wait_closed()
             elif path == "/accept-then-drop":
                 assert connection.transport is not None
                 connection.transport.close()  # FIN, no close frame (abort could lose the 101)

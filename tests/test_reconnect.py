@@ -157,6 +157,39 @@ def test_cpython_server_killed_and_restarted_on_the_same_port(loop_kind: str, no
                 proc.kill()
 
 
+def test_cpython_a_paused_server_is_detected_by_keepalive_and_reconnected_to(no_leaks: None) -> None:
+    port = _free_port()
+    server = _ServerProcess(port)
+
+    async def main() -> None:
+        ws = pyws.ReconnectingWebSocket(f"ws://127.0.0.1:{port}/echo?group=paused",
+                                        backoff=reconnect.FAST, ping_interval=0.3,
+                                        ping_timeout=0.3, open_timeout=0.5)
+        default = pyws.ReconnectingWebSocket(f"ws://127.0.0.1:{port}/echo")
+        assert default._options["ping_interval"] == 20  # connect()'s default, not the browser's
+        default.close()
+        await default.wait_closed()
+        rec = reconnect.Recorder(ws)
+        await rec.wait_for("open")
+        server.proc.send_signal(signal.SIGSTOP)  # TCP stays up, nothing answers
+        started = time.monotonic()
+        first = (await rec.wait_for("close", timeout=5))[0]
+        assert time.monotonic() - started < 0.6 + 1, rec.events  # ping_interval + timeout + 1 s
+        assert (first["code"], first["wasClean"], first["willReconnect"]) == (1006, False, True)
+        server.proc.send_signal(signal.SIGCONT)
+        await rec.wait_for("open", 2, timeout=10)
+        ws.send("back")
+        await rec.wait_for("message")
+        ws.close()
+        await ws.wait_closed()
+
+    try:
+        asyncio.run(_leaving_no_task(main()))
+    finally:
+        server.proc.send_signal(signal.SIGCONT)
+        server.kill()
+
+
 # -- the script host and the loop's end -------------------------------------------------
 
 
@@ -252,6 +285,26 @@ def test_cpython_send_and_close_from_another_thread(reconnect_server: Any, no_le
         assert ws.bufferedAmount == len("held")
 
     asyncio.run(_leaving_no_task(main()))
+
+
+@pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])
+def test_cpython_recv_queue_is_bounded_by_max_queue(loop_kind: str, reconnect_server: Any,
+                                                    no_leaks: None) -> None:
+    base = f"ws://127.0.0.1:{reconnect_server.port}"
+    n, size = 400, 64 * 1024  # 25 MiB, far beyond the socket buffers
+
+    async def main() -> None:
+        ws = pyws.ReconnectingWebSocket(f"{base}/flood?group=flood-{loop_kind}&n={n}&size={size}")
+        assert len(await asyncio.wait_for(ws.recv(), 10)) == size  # the queue exists now
+        await asyncio.sleep(0.5)  # not reading: pyws stops reading the socket (max_queue 16)
+        log = await reconnect.control(base, f"/log?group=flood-{loop_kind}")
+        assert log["sent"] < n // 2, log
+        for _ in range(n - 1):  # reading again resumes it
+            assert len(await asyncio.wait_for(ws.recv(), 10)) == size
+        ws.close()
+        await ws.wait_closed()
+
+    _run(loop_kind, _leaving_no_task(main()))
 
 
 def test_cpython_no_file_descriptor_left(reconnect_server: Any, refused_url: str) -> None:
