@@ -378,7 +378,8 @@ class ReconnectingWebSocket(_Reconnector):
       connections; they end when the socket is CLOSED.
 
     Other keywords: ``max_retries`` (None), ``min_uptime`` (5 s: a connection open that
-    long starts a new backoff series), and the :class:`~pyws.Options` of every connection.
+    long starts a new backoff series), and the :class:`~pyws.Options` of every connection,
+    with :func:`pyws.connect`'s defaults (keepalive pings every 20 s on CPython).
     """
 
     CONNECTING = ReadyState.CONNECTING
