@@ -26,6 +26,8 @@ if _MICROPYTHON:
 
     __all__ = _names + ["__version__"]
 else:
+    from typing import TYPE_CHECKING, Any
+
     from ._blob import Blob
     from ._connect import connect, connect_sync, run
     from ._errors import (
@@ -33,6 +35,7 @@ else:
         DOMSyntaxError,
         InvalidAccessError,
         InvalidStateError,
+        QuotaExceededError,
         WebSocketError,
     )
     from ._events import CloseEvent, Event, EventTarget, MessageEvent
@@ -41,11 +44,16 @@ else:
     from ._version import __version__
     from ._websocket import ReadyState, WebSocket
 
+    if TYPE_CHECKING:
+        from ._reconnecting import ReconnectCloseEvent, ReconnectingWebSocket
+        from ._retry import Backoff
+
     #: "cpython" or "pyodide": the backend this runtime uses.
     backend = BACKEND_NAME
 
     __all__ = [
         "WebSocket",
+        "ReconnectingWebSocket",
         "connect",
         "connect_sync",
         "WebSocketError",
@@ -54,6 +62,8 @@ else:
         "Event",
         "MessageEvent",
         "CloseEvent",
+        "ReconnectCloseEvent",
+        "Backoff",
         "EventTarget",
         "Blob",
         "Options",
@@ -61,6 +71,26 @@ else:
         "DOMSyntaxError",
         "InvalidStateError",
         "InvalidAccessError",
+        "QuotaExceededError",
         "backend",
         "__version__",
     ]
+
+    # Loaded on first use: ``import pyws`` stays as cheap as the WebSocket alone.
+    _LAZY = {"ReconnectingWebSocket": "_reconnecting", "ReconnectCloseEvent": "_reconnecting",
+             "Backoff": "_retry"}
+
+
+    def __getattr__(name: str) -> Any:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'pyws' has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+        globals()[name] = value
+        return value
+
+
+    def __dir__() -> list[str]:
+        return sorted(set(globals()) | set(_LAZY))

@@ -10,11 +10,14 @@ They open the same :class:`~pyws.WebSocket` with the same events::
 
     ws = pyws.connect_sync(url)               # scripts, threads, a Jupyter cell
     data = ws.recv_sync(timeout=5)
+
+    async for ws in pyws.connect(url):        # reconnects: a new open socket per drop
+        ...
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Generator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import WebSocketError
@@ -36,8 +39,9 @@ CONNECT_MARGIN = 5.0
 
 
 class Connect:
-    """What :func:`connect` returns: await it for an open WebSocket, or use it as an
-    async context manager that closes the socket (1000) on exit."""
+    """What :func:`connect` returns: await it for an open WebSocket, use it as an
+    async context manager that closes the socket (1000) on exit, or iterate it with
+    ``async for`` for a new open socket after each drop (:func:`pyws._retry.connections`)."""
 
     def __init__(self, url: str, protocols: str | Iterable[str] | None, options: dict[str, Any]) -> None:
         options = {**native_defaults(), **options}
@@ -100,6 +104,12 @@ class Connect:
             ws.close(1000)
             await ws.wait_closed()
 
+    def __aiter__(self) -> AsyncIterator[WebSocket]:
+        from ._retry import connections
+
+        url, protocols, options = self._args
+        return connections(url, protocols, options)
+
 
 def native_defaults() -> dict[str, Any]:
     """websockets' defaults (keepalive pings) where this runtime can honour them: the
@@ -108,7 +118,9 @@ def native_defaults() -> dict[str, Any]:
 
 
 def connect(url: str, protocols: str | Iterable[str] | None = None, **options: Any) -> Connect:
-    """Open a WebSocket: ``ws = await connect(url)`` or ``async with connect(url) as ws``.
+    """Open a WebSocket: ``ws = await connect(url)`` or ``async with connect(url) as ws``;
+    or ``async for ws in connect(url):``, which reconnects after each drop with backoff
+    (keywords ``backoff``, ``max_retries``, ``min_uptime``: see :func:`pyws._retry.connections`).
 
     Raises :class:`~pyws.WebSocketError` (``closeCode`` 1006) if the connection fails,
     and the constructor's errors (``DOMSyntaxError``...) for bad arguments. Unlike

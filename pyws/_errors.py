@@ -27,6 +27,7 @@ __all__ = [
     "DOMSyntaxError",
     "InvalidStateError",
     "InvalidAccessError",
+    "QuotaExceededError",
     "WebSocketError",
     "from_dom_name",
 ]
@@ -94,6 +95,14 @@ class InvalidAccessError(DOMException, ValueError):
     code = 15
 
 
+class QuotaExceededError(DOMException, BufferError):
+    """DOM ``QuotaExceededError``: a :class:`~pyws.ReconnectingWebSocket` cannot hold
+    one more message while it waits to reconnect (its ``max_enqueued_*`` bounds)."""
+
+    name = "QuotaExceededError"
+    code = 22
+
+
 class WebSocketError(DOMException, ConnectionError):
     """The connection failed or closed (like WebSocketStream's WebSocketError).
 
@@ -119,7 +128,8 @@ class WebSocketError(DOMException, ConnectionError):
 
 
 _BY_NAME: dict[str, type[DOMException]] = {
-    cls.name: cls for cls in (DOMSyntaxError, InvalidStateError, InvalidAccessError)
+    cls.name: cls for cls in (DOMSyntaxError, InvalidStateError, InvalidAccessError,
+                              QuotaExceededError)
 }
 
 
