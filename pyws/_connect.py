@@ -43,8 +43,16 @@ class Connect:
     async context manager that closes the socket (1000) on exit, or iterate it with
     ``async for`` for a new open socket after each drop (:func:`pyws._retry.connections`)."""
 
+    #: Keywords of ``async for`` only (:class:`pyws._retry.RetryPolicy`).
+    RETRY_KEYWORDS = ("backoff", "max_retries", "min_uptime")
+
     def __init__(self, url: str, protocols: str | Iterable[str] | None, options: dict[str, Any]) -> None:
         options = {**native_defaults(), **options}
+        self._retry = {name: options.pop(name) for name in self.RETRY_KEYWORDS if name in options}
+        if self._retry:
+            from ._retry import RetryPolicy
+
+            RetryPolicy.pop(dict(self._retry))  # checked here, where given
         # The constructor's checks, now: a bad argument raises where it is given.
         runtime = backend()
         parse_url(url, runtime.base_url())
@@ -56,9 +64,15 @@ class Connect:
     def __await__(self) -> Generator[Any, None, WebSocket]:
         return self._open().__await__()
 
+    def _single_connection(self) -> None:
+        if self._retry:
+            raise TypeError(f"{', '.join(self._retry)}: only for `async for ws in "
+                            "pyws.connect(...)`, which reconnects")
+
     async def _open(self) -> WebSocket:
         import asyncio
 
+        self._single_connection()
         url, protocols, options = self._args
         ws = WebSocket(url, protocols, **options)
         ws._waiting().want_messages()  # nothing is lost before the first recv()
@@ -108,7 +122,7 @@ class Connect:
         from ._retry import connections
 
         url, protocols, options = self._args
-        return connections(url, protocols, options)
+        return connections(url, protocols, {**options, **self._retry})
 
 
 def native_defaults() -> dict[str, Any]:

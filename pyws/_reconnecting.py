@@ -26,6 +26,7 @@ from ._errors import DOMSyntaxError, QuotaExceededError, WebSocketError
 from ._events import CloseEvent, Event, EventTarget, TrustedEvent, _Trusted, handler_property
 from ._inbox import Inbox
 from ._options import Options
+from ._redact import redact_url
 from ._retry import Retries, RetryPolicy, sleep
 from ._runtime import BACKEND_NAME, backend
 from ._spec import check_close_args, parse_protocols
@@ -282,7 +283,7 @@ class _Reconnector(EventTarget):
             delay = self._retries.next_delay(uptime)
             if delay is None:
                 logger.warning("pyws: gave up reconnecting to %s after %d retries",
-                               self._url, self._retries.count)
+                               redact_url(self._url), self._retries.count)
         if delay is None:
             self._finish(event)
             return
@@ -291,7 +292,7 @@ class _Reconnector(EventTarget):
         with self._lock:
             self._state = ReadyState.CONNECTING
         logger.info("pyws: connection to %s closed (code %d); reconnecting in %.1f s "
-                    "(retry %d)", self._url, code, delay, self._retries.count)
+                    "(retry %d)", redact_url(self._url), code, delay, self._retries.count)
         self._schedule(delay)  # first: a close listener may call close()
         self._dispatch(event)
 
@@ -303,7 +304,8 @@ class _Reconnector(EventTarget):
             logger.exception("pyws: should_reconnect raised: not reconnecting")
             return False
         if not retry:
-            logger.info("pyws: not reconnecting to %s after close code %d", self._url, event.code)
+            logger.info("pyws: not reconnecting to %s after close code %d", redact_url(self._url),
+                        event.code)
         return bool(retry)
 
     def _going_away(self) -> None:
@@ -498,7 +500,8 @@ class ReconnectingWebSocket(_Reconnector):
             self._loop.call_soon_threadsafe(self._stop_waiting)
 
     def __repr__(self) -> str:
-        return f"<pyws.ReconnectingWebSocket url={self._url!r} readyState={self._state.name}>"
+        return (f"<pyws.ReconnectingWebSocket url={redact_url(self._url)!r} "
+                f"readyState={self._state.name}>")
 
     # -- the Python-native methods (as WebSocket's, across connections) -----------------
 

@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._errors import WebSocketError
+from ._redact import redact_url
 
 if TYPE_CHECKING:
     from ._websocket import WebSocket
@@ -161,11 +162,11 @@ async def connections(url: str, protocols: Any, options: dict[str, Any]) -> Asyn
         except WebSocketError as exc:
             next_delay = retries.next_delay(None)
             if next_delay is None:
-                raise WebSocketError(f"gave up connecting to {url} after {retries.count} "
+                raise WebSocketError(f"gave up connecting to {redact_url(url)} after {retries.count} "
                                      f"retries: {exc.message}", exc.closeCode, exc.reason,
                                      exc.wasClean) from exc
             logger.info("pyws: could not connect to %s; retrying in %.1f s (retry %d)",
-                        url, next_delay, retries.count)
+                        redact_url(url), next_delay, retries.count)
             delay = next_delay
             continue
         uptime = _Uptime(ws)
@@ -184,9 +185,9 @@ async def connections(url: str, protocols: Any, options: dict[str, Any]) -> Asyn
         if next_delay is None:
             closed = await ws.wait_closed()
             raise WebSocketError.from_close(
-                closed, f"gave up reconnecting to {url} after {retries.count} retries")
+                closed, f"gave up reconnecting to {redact_url(url)} after {retries.count} retries")
         logger.info("pyws: connection to %s ended; reconnecting in %.1f s (retry %d)",
-                    url, next_delay, retries.count)
+                    redact_url(url), next_delay, retries.count)
         delay = next_delay
 
 
