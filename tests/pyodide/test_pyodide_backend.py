@@ -12,8 +12,11 @@ import subprocess
 
 import pytest
 
-from scenarios import pyodide_only
 from support.paths import ROOT, pyodide_dist_built
+
+# The scenario module imports pyodide.ffi: here too, to list its scenarios (pyodide-py).
+pytest.importorskip("pyodide.ffi", reason="needs pyodide-py, a test dependency (./build.sh setup)")
+from scenarios import pyodide_only  # noqa: E402
 
 pytestmark = pytest.mark.pyodide  # Node, and Pyodide from build/pyodide-dist
 

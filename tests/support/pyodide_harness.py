@@ -15,12 +15,13 @@ What every runtime has, once, at start-up
   submodules import lazily on attribute access, so ``await scenarios.smoke.js_echo(url)``
   works without an import statement (an ``import scenarios.smoke`` works too).
 
-Importing this module also makes pytest-pyodide's own web servers (``web_server_main``,
-run_in_pyodide mode) bind 127.0.0.1 instead of 0.0.0.0; opening the pool points Selenium at
-/usr/bin/chromedriver and adds the Chromium and Node flags below to pytest-pyodide's global
-config, so its own fixtures (``selenium``, ``run_in_pyodide``) work here too once a pool is
-open.
+Importing this module points Selenium at /usr/bin/chromedriver (offline) and makes
+pytest-pyodide's own web servers (``web_server_main``, run_in_pyodide mode) bind 127.0.0.1
+instead of 0.0.0.0; opening the pool adds the Chromium and Node flags below to
+pytest-pyodide's global config. The suite does not use pytest-pyodide's own fixtures
+(``selenium``, ``run_in_pyodide``); once a pool is open they would get the same.
 """
+
 from __future__ import annotations
 
 import concurrent.futures
