@@ -228,6 +228,19 @@ for _module in (pytest_pyodide, pytest_pyodide.server, pytest_pyodide.fixture, p
 
 
 class _LoopbackChromeRunner(SeleniumChromeRunner):
+    # Loading Pyodide in the page takes 10-30 s here, longer on a loaded machine: the
+    # default (20 s) failed the start. Below SELENIUM_HTTP_TIMEOUT, so chromedriver answers
+    # first; every run_js sets its own bound anyway.
+    script_timeout = 50
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        try:  # the constructor starts the browser, then loads Pyodide in it
+            super().__init__(*args, **kwargs)
+        except BaseException:
+            if getattr(self, "driver", None) is not None:  # do not leave it running
+                self.quit(graceful=False)
+            raise
+
     def get_driver(self, jspi: bool = False):
         from selenium.webdriver import Chrome
         from selenium.webdriver.chrome.options import Options
