@@ -30,7 +30,7 @@ def server_thread(serving: Callable[[], AbstractAsyncContextManager[T]], name: s
     what the test needs (the server object, a port); this yields the same value once it
     listens (an error while starting is raised here). When the ``with`` block ends, the
     context manager is exited on its own loop (the server stops: close what is open
-    there), then the thread is joined and the loop closed.
+    there), any task it left is cancelled, then the thread is joined and the loop closed.
     """
     loop = asyncio.new_event_loop()
     ready: concurrent.futures.Future[T] = concurrent.futures.Future()
