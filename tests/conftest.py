@@ -1,20 +1,22 @@
-"""Fixtures shared by the whole suite: the Pyodide runtimes (tests/pyodide_harness.py) and
-the real servers on 127.0.0.1 (tests/servers.py)."""
+"""Fixtures shared by every suite: the real servers on 127.0.0.1 (tests/support/servers.py)
+and the leak check. The ``pyodide_runtime`` fixture comes from tests/support/pyodide_plugin.py,
+which loads the browser stack only for the tests that ask for a runtime."""
 
 import gc
 import logging
 import warnings
 
 import pytest
-from leaks import ErrorLogs
-from servers import running_server, unused_port
 
-pytest_plugins = ["pyodide_harness", "parity_harness"]
+from support.leaks import ErrorLogs
+from support.servers import running_server, unused_port
+
+pytest_plugins = ["support.pyodide_plugin"]
 
 
 @pytest.fixture(scope="session")
 def behaviour_server():
-    """The behaviour server of tests/servers.py, for the whole session."""
+    """The behaviour server of tests/support/servers.py, for the whole session."""
     with running_server() as server:
         yield server
 

@@ -33,7 +33,7 @@ import urllib.parse
 from websockets.utils import accept_key
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests"))
-import sites_browser  # noqa: E402
+from support import sites_browser  # noqa: E402
 
 
 class Recorder:

@@ -1,7 +1,7 @@
 """The end-to-end behaviours of pyws, written once, run on CPython, Node and Chromium.
 
 Each scenario is ``async def name(server, refused)``: ``server`` is the base URL of the
-behaviour server (tests/servers.py), ``refused`` a ws:// URL nobody listens on. A
+behaviour server (tests/support/servers.py), ``refused`` a ws:// URL nobody listens on. A
 scenario asserts itself and returns nothing; an AssertionError is a failure in
 whichever runtime ran it.
 """

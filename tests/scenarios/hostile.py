@@ -1,6 +1,6 @@
-"""The client side of the hostile-server tests (tests/test_hostile.py), in every runtime.
+"""The client side of the hostile-server tests (tests/hardening/test_hostile.py), in every runtime.
 
-:func:`run` opens one socket to a misbehaving server (tests/scripted_server.py), acts on
+:func:`run` opens one socket to a misbehaving server (tests/support/scripted_server.py), acts on
 its events as told, waits for CLOSED within a bound and returns what happened, plus what
 was left behind that the runtime can see: tasks on the loop and, under Pyodide, the
 handler proxies of the JavaScript socket (each must be destroyed) and the connection

@@ -1,8 +1,8 @@
 """The parity suite's client side in Python: runs a scenario (data) with pyws, records a trace.
 
-tests/parity_reference.js is the same interpreter in JavaScript on the browser's own
-``WebSocket`` (the reference). Both take the same scenario dicts (tests/parity_scenarios.py)
-and produce the same trace format, so tests/test_parity.py compares them as plain data.
+tests/support/parity/reference.js is the same interpreter in JavaScript on the browser's own
+``WebSocket`` (the reference). Both take the same scenario dicts (tests/support/parity/scenarios.py)
+and produce the same trace format, so tests/parity/test_parity.py compares them as plain data.
 This module runs everywhere pyws runs: CPython (in the test process) and Pyodide (Node,
 a Chromium page, a Chromium worker).
 
@@ -212,7 +212,7 @@ async def run_batch(items: list[list[Any]], host: str, refused: str,
     return results
 
 
-# -- the argument table (tests/parity_arguments.py) ---------------------------------------------
+# -- the argument table (tests/support/parity/arguments.py) ---------------------------------------------
 
 
 async def _close_row(row: dict[str, Any], host: str, timeout: float) -> dict[str, Any]:

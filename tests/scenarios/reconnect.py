@@ -1,9 +1,9 @@
 """Reconnection (``pyws.ReconnectingWebSocket`` and ``async for ws in pyws.connect()``),
 written once, run on CPython (asyncio, uvloop) and in Pyodide (Node, a Chromium page, a
-Chromium worker) by tests/test_reconnect.py.
+Chromium worker) by tests/behaviour/test_reconnect.py.
 
 Each scenario is ``async def name(server, refused)``: ``server`` is the base URL of the
-reconnect server (tests/reconnect_server.py), ``refused`` a ws:// URL nobody listens on.
+reconnect server (tests/support/reconnect_server.py), ``refused`` a ws:// URL nobody listens on.
 The server is driven through its control paths (``/drop``, ``/close``, ``/log``): for the
 client, aborting every connection of its group is what a killed server looks like.
 """

@@ -1,7 +1,7 @@
 """Secrets and argument checks that hold in every runtime (the facade's shared code).
 
-Run by tests/test_validation.py on CPython (asyncio) and in Pyodide (Node, a Chromium
-page, a Chromium worker), against the behaviour server of tests/servers.py.
+Run by tests/security/test_validation.py on CPython (asyncio) and in Pyodide (Node, a Chromium
+page, a Chromium worker), against the behaviour server of tests/support/servers.py.
 """
 
 from __future__ import annotations
