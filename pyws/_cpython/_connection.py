@@ -77,10 +77,7 @@ class ClientConnection(asyncio.Protocol):
         self._client = client = BrowserClient(url, protocols, options, USER_AGENT)
         self._outbox = Outbox(loop, client, self._thread_id)
         self._transport: asyncio.Transport | None = None
-        self._opening = Opening(self, url, options, USER_AGENT, self._fail, self._retry)
-        # Set when a 401 challenge is answered on a new connection: the first one's end
-        # is then not the socket's.
-        self._retrying = False
+        self._opening = Opening(self, client, url, options, USER_AGENT, self._fail)
         self._end_timer = Timer(loop, self._end_timed_out)
         self._reading = Reading(loop, self._receive)
         self._keepalive = Keepalive(loop, options.ping_interval, options.ping_timeout, client,
@@ -114,15 +111,7 @@ class ClientConnection(asyncio.Protocol):
         await self._outbox.wait_buffered(threshold)
 
     def check_awaitable_here(self) -> None:
-        running = asyncio.get_running_loop()
-        if running is not self.loop:
-            where = ("the script host's loop (it was made outside any running event loop, and "
-                     "that loop runs when the script's code ends)" if _host.is_script_host(self.loop)
-                     else "another event loop (the one that was running when it was made)")
-            raise RuntimeError(
-                f"this WebSocket lives on {where}, not on the event loop awaiting it now: "
-                "create it inside the coroutine that awaits it (e.g. inside asyncio.run()), "
-                "or use the blocking calls (recv_sync(), wait_closed_sync())")
+        _host.check_awaited_on(self.loop)
 
     def pause_reading(self) -> None:
         self._reading.pause()
@@ -196,7 +185,7 @@ class ClientConnection(asyncio.Protocol):
         client = self._client
         phase = client.phase
         self._opening.over()
-        if self._retrying:  # a 401 challenge: the dial goes on with a new connection
+        if self._opening.retrying:  # a 401 challenge: the dial goes on with a new connection
             return
         if phase is Phase.CLOSED:  # already reported (failed before TCP ended)
             return
@@ -212,23 +201,10 @@ class ClientConnection(asyncio.Protocol):
         self._report(closed)
 
     def pause_writing(self) -> None:
-        """The transport's buffer passed its high-water mark: the server is not reading
-        what we write. Pings are then answered once, for the latest, when it reads again,
-        so a server that floods pings and never reads cannot grow the buffer without
-        bound. Reading goes on: pausing it could deadlock a server that stops reading
-        while its own writes are blocked."""
-        self._client.hold_pongs()
+        self._outbox.writing_paused()
 
     def resume_writing(self) -> None:
-        """The buffer fell to its low-water mark: answer the latest ping (next turn, not
-        from inside the transport's own callback)."""
-        if self._client.release_pongs():
-            self.loop.call_soon(self._send_pending_pong)
-        self._outbox.writable()
-
-    def _send_pending_pong(self) -> None:
-        if self._transport is not None and self._client.send_pong():
-            self._outbox.write(self._client.data_to_send())
+        self._outbox.writing_resumed()
 
     # -- what the client's events mean ---------------------------------------------------
 
@@ -285,17 +261,9 @@ class ClientConnection(asyncio.Protocol):
             return
         logger.debug("WebSocket connection to '%s': %s: sending the URL's on a new "
                      "connection", self._shown, why)
-        self._retrying = True
+        self._opening.retrying = True
         if self._transport is not None:
             self._transport.abort()
-
-    def _retry(self) -> bool:
-        """The first connection is gone: True to dial again (a 401 challenge answered)."""
-        if not self._retrying or self._client.phase is Phase.CLOSED:
-            return False
-        self._retrying = False
-        self._client.retry_with_credentials()
-        return True
 
     def _protocol_error(self, why: str) -> None:
         """The server broke the protocol: our close frame (written already), then end TCP;
@@ -309,7 +277,7 @@ class ClientConnection(asyncio.Protocol):
 
     def _close(self, code: int | None, reason: str, quiet: bool) -> None:
         client = self._client
-        if client.phase is Phase.CONNECTING or self._retrying:
+        if client.phase is Phase.CONNECTING or self._opening.retrying:
             if quiet:  # the user's own code gave up waiting (a cancelled connect())
                 self._fail("connect() was cancelled before the connection was established",
                            logging.DEBUG)

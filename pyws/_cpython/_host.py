@@ -37,7 +37,7 @@ from typing import Any, Protocol
 
 __all__ = [
     "Hosted", "GOING_AWAY_TIMEOUT", "loop_for_new_socket", "script_host_loop", "is_script_host",
-    "track", "untrack", "open_count", "close_all", "at_exit",
+    "track", "untrack", "open_count", "close_all", "at_exit", "check_awaited_on",
 ]
 
 logger = logging.getLogger("pyws")
@@ -130,6 +130,20 @@ def script_host_loop() -> asyncio.AbstractEventLoop:
 def is_script_host(loop: asyncio.AbstractEventLoop) -> bool:
     """Whether ``loop`` is the script host's."""
     return loop is _loop
+
+
+def check_awaited_on(loop: asyncio.AbstractEventLoop) -> None:
+    """Raise RuntimeError (saying which loop is which) unless the running loop is
+    ``loop``, the one a socket lives on: awaiting the socket elsewhere would never end."""
+    if asyncio.get_running_loop() is loop:
+        return
+    where = ("the script host's loop (it was made outside any running event loop, and that "
+             "loop runs when the script's code ends)" if loop is _loop
+             else "another event loop (the one that was running when it was made)")
+    raise RuntimeError(
+        f"this WebSocket lives on {where}, not on the event loop awaiting it now: create it "
+        "inside the coroutine that awaits it (e.g. inside asyncio.run()), or use the "
+        "blocking calls (recv_sync(), wait_closed_sync())")
 
 
 def at_exit(hook: Any) -> None:

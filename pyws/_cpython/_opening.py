@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING
 
 from .._redact import redact_url
 from . import _dial, _tls
+from ._browser_client import Phase
 from ._dial import default_ssl_context
 from ._timer import Timer
 
 if TYPE_CHECKING:
     from .._options import Options
     from .._spec import WebSocketURL
+    from ._browser_client import BrowserClient
     from ._proxy import ProxyURL
 
 __all__ = ["Opening"]
@@ -30,17 +32,19 @@ logger = logging.getLogger("pyws")
 
 
 class Opening:
-    """The opening of one connection; ``fail(why)`` gives the connection up, ``retry()``
-    says whether to dial again once a connection ended (a 401 challenge answered)."""
+    """The opening of one connection; ``fail(why)`` gives the connection up."""
 
-    __slots__ = ("_protocol", "_url", "_options", "_user_agent", "_fail", "_retry", "_task",
-                 "_timer", "_over", "proxy")
+    __slots__ = ("_protocol", "_client", "_url", "_options", "_user_agent", "_fail", "_task",
+                 "_timer", "_over", "proxy", "retrying")
 
-    def __init__(self, protocol: asyncio.Protocol, url: WebSocketURL, options: Options,
-                 user_agent: str, fail: Callable[[str], None], retry: Callable[[], bool]) -> None:
+    def __init__(self, protocol: asyncio.Protocol, client: BrowserClient, url: WebSocketURL,
+                 options: Options, user_agent: str, fail: Callable[[str], None]) -> None:
         #: The proxy the connection goes through (None: directly), once known.
         self.proxy: ProxyURL | None = None
-        self._retry = retry
+        #: Set when a 401 challenge is answered on a new connection: the first one's
+        #: end is then not the socket's.
+        self.retrying = False
+        self._client = client
         self._protocol = protocol
         self._url = url
         self._options = options
@@ -72,6 +76,14 @@ class Opening:
         task = self._task
         if task is not None and not task.done() and task is not asyncio.current_task():
             task.cancel()
+
+    def _retry(self) -> bool:
+        """The first connection is gone: True to dial again (a 401 challenge answered)."""
+        if not self.retrying or self._client.phase is Phase.CLOSED:
+            return False
+        self.retrying = False
+        self._client.retry_with_credentials()
+        return True
 
     async def _dial(self) -> None:
         url, options = self._url, self._options

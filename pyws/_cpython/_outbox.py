@@ -153,6 +153,27 @@ class Outbox:
         if eof and transport.can_write_eof():
             transport.write_eof()
 
+    # -- the transport's flow control ------------------------------------------------------
+
+    def writing_paused(self) -> None:
+        """The transport's buffer passed its high-water mark: the server is not reading
+        what we write. Pings are then answered once, for the latest, when it reads again,
+        so a server that floods pings and never reads cannot grow the buffer without
+        bound. Reading goes on: pausing it could deadlock a server that stops reading
+        while its own writes are blocked."""
+        self._client.hold_pongs()
+
+    def writing_resumed(self) -> None:
+        """The buffer fell to its low-water mark: answer the latest ping (next turn, not
+        from inside the transport's own callback); wake ``drain()``."""
+        if self._client.release_pongs():
+            self._loop.call_soon(self._send_pending_pong)
+        self.writable()
+
+    def _send_pending_pong(self) -> None:
+        if self._transport is not None and self._client.send_pong():
+            self.write(self._client.data_to_send())
+
     # -- draining ---------------------------------------------------------------------
 
     async def wait_buffered(self, threshold: int) -> None:
