@@ -41,7 +41,7 @@ from urllib.parse import quote
 import pytest
 from support.sites_browser import chromium
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 DIST = ROOT / "build" / "pyodide-dist"
 PAGE_DIR = pathlib.Path(__file__).resolve().parent / "csp_page"
 POLICY = "script-src 'self' 'wasm-unsafe-eval'; report-uri /csp-report"
@@ -179,11 +179,14 @@ def test_the_policy_refuses_eval_and_is_seen(browser: tuple[str, list[str], Any]
 
 def test_pyws_builds_no_javascript_from_strings() -> None:
     """What the page test proves at run time, checked in the source: no eval or Function
-    (nor Pyodide's run_js) anywhere in pyws/."""
+    (nor Pyodide's run_js) anywhere pyws runs under Pyodide. pyws/_micropython/ is not
+    checked: MicroPython cannot catch a JavaScript exception, so that facade wraps the
+    host's calls in small JavaScript functions (docs/limitations.md)."""
     pattern = re.compile(r"\beval\s*\(|\.eval\b|\bFunction\s*\(|\.Function\b|\brun_?js\b|runJS"
                          r"|pyodide\.code\b")
     found = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
              for path in sorted((ROOT / "pyws").rglob("*.py"))
+             if "_micropython" not in path.parts
              for number, line in enumerate(path.read_text().splitlines(), 1)
              if pattern.search(line)]
     assert found == [], found

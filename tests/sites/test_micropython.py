@@ -33,7 +33,7 @@ from support.sites_browser import chromium, console_log, serving_sites
 
 from pyws._spec import check_close_args, parse_protocols
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 SITE = ROOT / "build" / "pyscript-site"
 MICROPYTHON_PACKAGE = ROOT / "js" / "node_modules" / "@micropython" / "micropython-webassembly-pyscript"
 TIMEOUT = 90.0
