@@ -12,7 +12,8 @@ the connection saying the same.
 - ``socks5://`` and ``socks4://`` resolve it here first and send the address (IPv4 only
   for SOCKS4, which has no other);
 - SOCKS5 authenticates with the URL's user name and password (RFC 1929: both 1 to 255
-  bytes of UTF-8); SOCKS4 has no password: a user name alone is sent as its user ID.
+  bytes; ASCII, which python-socks sends them as); SOCKS4 has no password: a user name
+  alone is sent as its user ID.
 
 A tunnel is a TCP connection to the WebSocket server as far as the client can tell:
 ``wss://`` then runs TLS through it with the WebSocket host as server name (SNI and the
@@ -56,8 +57,10 @@ def check_credentials(scheme: str, username: str | None, password: str | None) -
         return None
     if not username or not password:
         return "SOCKS5 authentication needs a user name and a password (RFC 1929)"
-    if len(username.encode()) > 255 or len(password.encode()) > 255:
-        return "SOCKS5 user names and passwords are at most 255 bytes of UTF-8 (RFC 1929)"
+    if not (username + password).isascii():
+        return "SOCKS5 user names and passwords must be ASCII (python-socks sends them as ASCII)"
+    if len(username) > 255 or len(password) > 255:
+        return "SOCKS5 user names and passwords are at most 255 bytes (RFC 1929)"
     return None
 
 
