@@ -281,6 +281,21 @@ def test_a_socks4_user_id(socks4_user_module: socks_server.SocksProxy, behaviour
     assert "(SOCKS reply 0x5d)" in message
 
 
+def test_ws_url_credentials_never_cross_a_socks_proxy_in_clear_text(
+        socks5: socks_server.SocksProxy, caplog: pytest.LogCaptureFixture) -> None:
+    """As through an HTTP proxy: over ws:// the proxy relays the handshake in clear text,
+    so the URL's credentials are not sent after the 401; the connection fails saying why."""
+    from auth_server import running_auth_server
+
+    with running_auth_server(("alice", "s3cret")) as server:
+        assert exchange(f"ws://alice:s3cret@echo.test:{server.port}/",
+                        proxy=_url(socks5, "socks5h")) == FAILED
+    assert [r["authorization"] for r in server.requests] == [None]
+    assert (f"not sent over ws:// through the proxy socks5h://127.0.0.1:{socks5.port}, which "
+            "could read them (use wss://)") in caplog.text
+    assert "s3cret" not in caplog.text
+
+
 # -- failures ----------------------------------------------------------------------------
 
 
