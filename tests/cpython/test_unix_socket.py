@@ -13,14 +13,15 @@ import os
 import pathlib
 import socket
 import ssl
-import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from held_server import running_held_server
 from websockets.asyncio.server import ServerConnection, unix_serve
 from websockets.exceptions import ConnectionClosed
+
+from support.held_server import running_held_server
+from support.server_thread import server_thread
 
 import pyws
 from pyws import WebSocket
@@ -51,25 +52,15 @@ def _short_path(tmp_path: pathlib.Path, name: str) -> str:
 @contextlib.contextmanager
 def unix_server(path: str, ssl_context: ssl.SSLContext | None = None) -> Iterator[str]:
     """websockets' server on the Unix socket ``path``, its own loop and thread."""
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    stop = loop.create_future()
-
-    async def main() -> None:
+    @contextlib.asynccontextmanager
+    async def serving() -> AsyncIterator[str]:
         async with unix_serve(greet_then_echo, path, ssl=ssl_context):
-            started.set()
-            await stop
+            yield path
 
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True,
-                              name="unix-server")
-    thread.start()
-    assert started.wait(10)
     try:
-        yield path
+        with server_thread(serving, "unix-server"):
+            yield path
     finally:
-        loop.call_soon_threadsafe(stop.set_result, None)
-        thread.join(10)
-        loop.close()
         if os.path.exists(path):
             os.unlink(path)
 

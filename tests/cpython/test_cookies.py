@@ -14,15 +14,16 @@ import contextlib
 import http.cookiejar
 import logging
 import ssl
-import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
+
+from support.server_thread import server_thread
 
 import pyws
 from pyws import WebSocket
@@ -72,31 +73,20 @@ class CookieServer:
         await connection.close()
 
 
-@contextlib.contextmanager
-def cookie_server(ssl_context: ssl.SSLContext | None = None) -> Iterator[CookieServer]:
+def cookie_server(ssl_context: ssl.SSLContext | None = None) -> contextlib.AbstractContextManager[CookieServer]:
+    """Run a :class:`CookieServer` on 127.0.0.1 (TLS with ``ssl_context``), its own loop
+    and thread."""
     server = CookieServer()
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    stop = loop.create_future()
 
-    async def main() -> None:
+    @contextlib.asynccontextmanager
+    async def serving() -> AsyncIterator[CookieServer]:
         async with serve(server.handler, "127.0.0.1", 0, ssl=ssl_context,
                          process_request=server.process_request,
                          process_response=server.process_response) as listening:
             server.port = next(iter(listening.sockets)).getsockname()[1]
-            started.set()
-            await stop
+            yield server
 
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True,
-                              name="cookie-server")
-    thread.start()
-    assert started.wait(10)
-    try:
-        yield server
-    finally:
-        loop.call_soon_threadsafe(stop.set_result, None)
-        thread.join(10)
-        loop.close()
+    return server_thread(serving, "cookie-server")
 
 
 @pytest.fixture(scope="module")

@@ -1,45 +1,33 @@
 """A real SOCKS proxy on 127.0.0.1 for the SOCKS tests: tiny-proxy's SOCKS5 (RFC 1928,
 user name and password authentication of RFC 1929) and SOCKS4/SOCKS4a servers, from
-PyPI (the server python-socks' own tests run against), in a thread with its own event
-loop.
+PyPI (the server python-socks' own tests run against), in a thread of its own
+(:mod:`support.server_thread`).
 
 Around the library's server, only what the tests need to see:
 
 - :attr:`SocksProxy.targets`: the destination of every request, as the client sent it (a
   host name for ``socks5h://`` and ``socks4a://``, an address for ``socks5://`` and
   ``socks4://``);
-- :attr:`SocksProxy.hosts`: names the proxy's loop resolves itself first (``echo.test``:
-  a name only the proxy knows proves a connection went through it, and that the proxy,
-  not the client, resolved it);
+- :attr:`SocksProxy.hosts`: names the proxy resolves from its own table first
+  (``echo.test``: a name only the proxy knows proves a connection went through it, and
+  that the proxy, not the client, resolved it);
 - :attr:`SocksProxy.open_connections`: falls to 0 once the client closed its sockets.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager, asynccontextmanager
 from typing import Any
 
 import anyio
 import anyio.abc
 from tiny_proxy import Socks4Proxy, Socks4ProxyHandler, Socks5Proxy, Socks5ProxyHandler
 
+from support.server_thread import server_thread
+
 __all__ = ["SocksProxy", "running_socks_proxy"]
-
-
-class _HostsLoop(asyncio.SelectorEventLoop):
-    """An event loop whose name resolution knows ``hosts`` first (the proxy's own DNS)."""
-
-    def __init__(self, hosts: dict[str, str]) -> None:
-        super().__init__()
-        self.hosts = hosts
-
-    async def getaddrinfo(self, host: Any, port: Any, **kwargs: Any) -> Any:
-        name = host.decode() if isinstance(host, bytes) else host
-        return await super().getaddrinfo(self.hosts.get(name, host), port, **kwargs)
 
 
 class SocksProxy:
@@ -56,9 +44,9 @@ class SocksProxy:
 
         class Recording(base):  # type: ignore[valid-type,misc]
             async def negotiate(self) -> tuple[str, int]:
-                target = await super().negotiate()
-                server.targets.append(target)
-                return target
+                host, port = await super().negotiate()
+                server.targets.append((host, port))
+                return server.hosts.get(host, host), port  # the proxy's own DNS first
 
         if version == 5:
             username, password = auth or (None, None)
@@ -80,7 +68,7 @@ class SocksProxy:
             time.sleep(0.01)
         return self.open_connections == 0
 
-    async def handle(self, stream: Any) -> None:
+    async def _handle(self, stream: Any) -> None:
         self.accepted += 1
         self.open_connections += 1
         try:
@@ -88,36 +76,23 @@ class SocksProxy:
         finally:
             self.open_connections -= 1
 
+    @asynccontextmanager
+    async def listening(self) -> AsyncIterator[SocksProxy]:
+        listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+        self.port = listener.extra(anyio.abc.SocketAttribute.local_port)
+        async with anyio.create_task_group() as group:
+            group.start_soon(listener.serve, self._handle)
+            try:
+                yield self
+            finally:
+                group.cancel_scope.cancel()
+        await listener.aclose()
 
-@contextlib.contextmanager
+
 def running_socks_proxy(version: int = 5, hosts: dict[str, str] | None = None,
-                        auth: tuple[str, str] | None = None) -> Iterator[SocksProxy]:
-    """Run a SOCKS ``version`` (5 or 4, which also serves SOCKS4a) proxy on 127.0.0.1 in a
+                        auth: tuple[str, str] | None = None) -> AbstractContextManager[SocksProxy]:
+    """Run a SOCKS ``version`` (5, or 4, which also serves SOCKS4a) proxy on 127.0.0.1 in a
     thread of its own, requiring ``auth`` (user name and password for SOCKS5, a user ID for
     SOCKS4) if given; yields it with ``port`` set."""
     proxy = SocksProxy(version, hosts, auth)
-    loop = _HostsLoop(proxy.hosts)
-    started = threading.Event()
-    stop = loop.create_future()
-
-    async def main() -> None:
-        listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-        proxy.port = listener.extra(anyio.abc.SocketAttribute.local_port)
-        async with anyio.create_task_group() as group:
-            group.start_soon(listener.serve, proxy.handle)
-            started.set()
-            await stop
-            group.cancel_scope.cancel()
-        await listener.aclose()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True,
-                              name=f"socks{version}-proxy")
-    thread.start()
-    if not started.wait(10):
-        raise RuntimeError("the SOCKS proxy did not start")
-    try:
-        yield proxy
-    finally:
-        loop.call_soon_threadsafe(stop.set_result, None)
-        thread.join(10)
-        loop.close()
+    return server_thread(proxy.listening, f"socks{version}-proxy")

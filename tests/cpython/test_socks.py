@@ -1,6 +1,6 @@
 """SOCKS proxies on CPython (``socks5h://``, ``socks5://``, ``socks4a://``, ``socks4://``),
 through the ``proxy`` option and the environment, against a real SOCKS server on
-127.0.0.1 (tiny-proxy, tests/socks_server.py).
+127.0.0.1 (tiny-proxy, tests/support/socks_server.py).
 
 The WebSocket servers are reached as ``echo.test``, a name only the proxy can resolve:
 with ``socks5h://`` and ``socks4a://`` the proxy must get the name, and with
@@ -20,8 +20,8 @@ import urllib.parse
 from collections.abc import Iterator
 
 import pytest
-from held_server import running_held_server
-from servers import tls_echo_server, unused_port
+from support.held_server import running_held_server
+from support.servers import tls_echo_server, unused_port
 
 import pyws
 from pyws import WebSocket
@@ -30,7 +30,8 @@ pytestmark = [pytest.mark.skipif(pyws.backend != "cpython", reason="proxies are 
               pytest.mark.usefixtures("no_leaks")]
 trustme = pytest.importorskip("trustme", reason="trustme is a test dependency (./build.sh setup)")
 pytest.importorskip("python_socks", reason="python-socks is a test dependency (./build.sh setup)")
-socks_server = pytest.importorskip("socks_server", reason="tiny-proxy is a test dependency")
+socks_server = pytest.importorskip("support.socks_server",
+                                   reason="tiny-proxy is a test dependency (./build.sh setup)")
 
 HOSTS = {"echo.test": "127.0.0.1"}
 USER, PASSWORD = "user", "p@ss:w/rd%"
@@ -285,7 +286,7 @@ def test_ws_url_credentials_never_cross_a_socks_proxy_in_clear_text(
         socks5: socks_server.SocksProxy, caplog: pytest.LogCaptureFixture) -> None:
     """As through an HTTP proxy: over ws:// the proxy relays the handshake in clear text,
     so the URL's credentials are not sent after the 401; the connection fails saying why."""
-    from auth_server import running_auth_server
+    from support.auth_server import running_auth_server
 
     with running_auth_server(("alice", "s3cret")) as server:
         assert exchange(f"ws://alice:s3cret@echo.test:{server.port}/",
