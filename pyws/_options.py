@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from ._headers import check_headers, check_origin
 from ._redact import redact_header, redact_urls
 
 if TYPE_CHECKING:
+    import http.cookiejar  # imported when a jar is given: it imports urllib.request (slow)
     import ssl as _ssl  # not at run time: Pyodide ships ssl as a separate package
 
 __all__ = ["Options", "DEFAULT_OPTIONS", "NATIVE_DEFAULTS"]
@@ -41,10 +43,11 @@ class Options:
     max_size: int | None = 64 * 2**20
     #: Offer permessage-deflate, as browsers do ("deflate"), or not (None).
     compression: str | None = "deflate"
-    #: HTTP proxy: True = from the environment (https_proxy for wss://, http_proxy for
+    #: Proxy: True = from the environment (https_proxy for wss://, http_proxy for
     #: ws://, all_proxy, no_proxy; loopback hosts never), a URL
-    #: "http://[user:password@]host:port" (or https://) for every connection, or
-    #: None/False = directly. Checked by the CPython backend (pyws/_cpython/_proxy.py).
+    #: "http://[user:password@]host:port" (or https://, socks5h://, socks5://, socks4a://,
+    #: socks4://) for every connection, or None/False = directly. Checked by the CPython
+    #: backend (pyws/_cpython/_proxy.py; SOCKS needs the ``socks`` extra).
     proxy: str | bool | None = True
     #: Seconds between keepalive pings (websockets' ``ping_interval``); None = no pings,
     #: as in a browser. ``pyws.connect()`` pings every 20 s where the runtime can.
@@ -58,6 +61,14 @@ class Options:
     #: Fail the connection (error, close 1006) when ``bufferedAmount`` would exceed this
     #: many bytes (the standard's "buffer is full"); None = no bound, as in a browser.
     max_buffered: int | None = None
+    #: An ``http.cookiejar.CookieJar``: its cookies for the URL (as for the http:// or
+    #: https:// URL of ws:// or wss://) go out with the opening handshake, and the
+    #: ``Set-Cookie`` headers of the response are stored in it. None = no cookies.
+    cookies: http.cookiejar.CookieJar | None = None
+    #: A Unix domain socket path to connect through instead of the URL's host and port
+    #: (the URL still gives ``Host``, the resource and TLS's server name); never through
+    #: a proxy. None = the URL's host and port.
+    unix_socket: str | os.PathLike[str] | None = None
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, object]) -> Options:
@@ -99,6 +110,16 @@ class Options:
             raise ValueError("ping_interval must be more than 0 seconds (None: no pings)")
         _check_count("max_queue", self.max_queue, minimum=1)
         _check_count("max_buffered", self.max_buffered, minimum=0)
+        if self.cookies is not None:
+            import http.cookiejar
+            if not isinstance(self.cookies, http.cookiejar.CookieJar):
+                raise TypeError(f"cookies must be an http.cookiejar.CookieJar or None, not "
+                                f"{type(self.cookies).__name__}")
+        if self.unix_socket is not None:
+            _check_path("unix_socket", self.unix_socket)
+            if isinstance(self.proxy, str):
+                raise ValueError("unix_socket and proxy cannot be used together: a Unix "
+                                 "socket is never reached through a proxy")
 
     def __repr__(self) -> str:
         # Credentials masked: a repr may end up in a log or a traceback.
@@ -109,6 +130,10 @@ class Options:
                 value = {name: redact_header(name, text) for name, text in value.items()}
             elif field.name == "proxy" and isinstance(value, str):
                 value = redact_urls(value)
+            elif field.name == "cookies" and value is not None:
+                # Not the jar's own repr: it shows every cookie's value.
+                shown.append(f"cookies=<{type(value).__module__}.{type(value).__qualname__}>")
+                continue
             shown.append(f"{field.name}={value!r}")
         return f"Options({', '.join(shown)})"
 
@@ -135,6 +160,14 @@ DEFAULT_OPTIONS = Options()
 #: What the Python-native entry points (``connect()``, ``connect_sync()``) use unless
 #: told otherwise, where the runtime can honour them: websockets' defaults.
 NATIVE_DEFAULTS = {"ping_interval": 20.0, "ping_timeout": 20.0}
+
+
+def _check_path(name: str, value: object) -> None:
+    if not isinstance(value, (str, os.PathLike)) or not isinstance(os.fspath(value), str):
+        raise TypeError(f"{name} must be a path (str or os.PathLike of str) or None, not "
+                        f"{type(value).__name__}")
+    if not os.fspath(value):
+        raise ValueError(f"{name} must be a non-empty path (None: the URL's host and port)")
 
 
 def _check_count(name: str, value: object, minimum: int) -> None:

@@ -8,17 +8,19 @@ Read it from the wire up:
 - :mod:`._outbox` outgoing messages: batching per loop turn, ``bufferedAmount``;
 - :mod:`._connection` the asyncio shell: transport callbacks, timers, reporting;
 - :mod:`._dial` reaching the server: :mod:`._endpoint_lock` (RFC 6455 4.1, Happy
-  Eyeballs) or :mod:`._proxy` (HTTP CONNECT), then TLS;
+  Eyeballs; a Unix socket path), :mod:`._proxy` (HTTP CONNECT) or :mod:`._socks`, then TLS;
+- :mod:`._cookies` the ``cookies`` option's jar, for the handshake;
 - :mod:`._host` which loop a socket lives on, and the script host of plain scripts;
 - :mod:`._blocking` the blocking calls.
 """
 
 from __future__ import annotations
 
+import socket
 import ssl
 from typing import TYPE_CHECKING
 
-from . import _proxy
+from . import _proxy, _socks
 from ._blocking import run_blocking
 from ._connection import ClientConnection
 
@@ -40,7 +42,11 @@ class _CPythonBackend:
         if options.ssl is not None and not isinstance(options.ssl, ssl.SSLContext):
             raise TypeError("ssl must be an ssl.SSLContext or None")
         if isinstance(options.proxy, str):
-            _proxy.parse(options.proxy)  # ValueError for an unusable URL (SOCKS included)
+            proxy = _proxy.parse(options.proxy)  # ValueError for an unusable URL
+            if proxy.socks:
+                _socks.require(proxy.scheme)  # ImportError naming the extra
+        if options.unix_socket is not None and not hasattr(socket, "AF_UNIX"):
+            raise ValueError("unix_socket: this platform has no Unix domain sockets")
 
     def connect(self, owner: Owner, url: WebSocketURL, protocols: tuple[str, ...],
                 options: Options) -> ClientConnection:

@@ -39,6 +39,7 @@ from websockets.uri import WebSocketURI
 from .._backend import DROPPED, FAILED, Closed
 from .._redact import escape
 from .._spec import to_usv
+from . import _cookies
 from ._browser_rules import INVALID_UTF8_TEXT
 from ._websockets_shim import PROTOCOL_LOGGER, BrowserClientProtocol, BrowserDeflateFactory
 
@@ -205,6 +206,9 @@ class BrowserClient:
         self._headers = options.headers or {}
         self._user_agent = user_agent
         self._credentials = _UrlCredentials(url, self._headers)
+        self._cookies = options.cookies
+        #: The http(s) URL whose cookies the jar gives and takes (:mod:`._cookies`).
+        self._cookie_url = _cookies.http_url(url) if options.cookies is not None else ""
         self.protocol = self._new_protocol()
         self.phase = Phase.CONNECTING
         self._reassembly: _Reassembly | None = None
@@ -246,6 +250,14 @@ class BrowserClient:
             headers[name] = value
         if self._credentials.authorization is not None:
             headers["Authorization"] = self._credentials.authorization
+        if self._cookies is not None:
+            cookie = _cookies.cookie_header(self._cookies, self._cookie_url)
+            if cookie is not None:
+                given = headers.get("Cookie")  # the headers option's: it goes first
+                if given is not None:
+                    del headers["Cookie"]
+                    cookie = f"{given}; {cookie}"
+                headers["Cookie"] = cookie
         protocol.send_request(request)
 
     def send_text(self, payload: bytes) -> None:
@@ -380,6 +392,8 @@ class BrowserClient:
     def _handshake_done(self, response: Response, events: list[Event]) -> bool:
         """The response arrived: Opened (True), or Challenged or Rejected (False)."""
         protocol = self.protocol
+        if self._cookies is not None:  # a browser stores them whatever the status
+            _cookies.store(self._cookies, self._cookie_url, response.headers.get_all("Set-Cookie"))
         if protocol.handshake_exc is not None:
             why = self._handshake_failure()
             self.phase = Phase.FAILING  # this connection is over, even if a retry follows

@@ -1,5 +1,7 @@
 """How a connection reaches its server: directly (under RFC 6455 section 4.1's endpoint
-lock, :mod:`._endpoint_lock`) or through an HTTP proxy (:mod:`._proxy`), then TLS.
+lock, :mod:`._endpoint_lock`), through an HTTP proxy (:mod:`._proxy`) or a SOCKS proxy
+(:mod:`._socks`), or through a Unix domain socket (the ``unix_socket`` option; under the
+endpoint lock of its path, never through a proxy), then TLS.
 
 The connection (:mod:`._connection`) only sees ``connection_made()`` and the bytes;
 everything before the opening handshake's first byte is here.
@@ -9,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import ssl
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from . import _endpoint_lock, _proxy, _tls
+from . import _endpoint_lock, _proxy, _socks, _tls
 
 if TYPE_CHECKING:
     from .._options import Options
@@ -22,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["connected", "route", "default_ssl_context"]
 
 _default_ssl: ssl.SSLContext | None = None
+_AF_UNIX = getattr(socket, "AF_UNIX", None)  # not on Windows
 
 
 def default_ssl_context() -> ssl.SSLContext:
@@ -33,8 +38,11 @@ def default_ssl_context() -> ssl.SSLContext:
 
 
 def route(options: Options, url: WebSocketURL) -> _proxy.ProxyURL | None:
-    """The proxy a connection to ``url`` goes through, or None (directly); ``ProxyError``
-    for an unusable proxy from the environment."""
+    """The proxy a connection to ``url`` goes through, or None (directly, or through the
+    ``unix_socket`` option's path: never through a proxy); ``ProxyError`` for an
+    unusable proxy from the environment."""
+    if options.unix_socket is not None:
+        return None
     return _proxy.select(options.proxy, url.secure, url.connect_host, url.port)
 
 
@@ -43,16 +51,16 @@ async def connected(protocol: asyncio.Protocol, url: WebSocketURL,
                     ssl_context: ssl.SSLContext | None, proxy: _proxy.ProxyURL | None,
                     options: Options, user_agent: str) -> AsyncIterator[None]:
     """Connect ``protocol`` to the server of ``url`` (``connection_made()`` has been
-    called on entry), through ``proxy`` if not None; leaving the block ends the opening
-    phase: the endpoint lock, if any, is released (the handshake is done, or failed).
+    called on entry), through ``proxy`` if not None, or through the ``unix_socket``
+    option's path; leaving the block ends the opening phase: the endpoint lock, if any,
+    is released (the handshake is done, or failed).
 
     A failed TLS handshake raises :class:`._tls.TLSFailure` saying why."""
     loop = asyncio.get_running_loop()
     host, port = url.connect_host, url.port
-    server_hostname = host if ssl_context is not None else None
     if ssl_context is not None and ssl_context is options.ssl:
         _tls.warn_if_unverified(ssl_context)
-    if proxy is not None:
+    if proxy is not None and not proxy.socks:
         proxy_ssl = None
         if proxy.scheme == "https":
             proxy_ssl = options.ssl or default_ssl_context()
@@ -61,17 +69,32 @@ async def connected(protocol: asyncio.Protocol, url: WebSocketURL,
         await _proxy.open_tunnel(protocol, proxy, host, port, ssl_context, proxy_ssl, user_agent)
         yield
         return
-    sock, lock = await _endpoint_lock.connect(loop, host, port)
+    lock: _endpoint_lock.EndpointLock | None = None
+    if proxy is not None:  # SOCKS: no endpoint lock, as through an HTTP proxy
+        sock = await _socks.open_socket(proxy, host, port)
+    elif options.unix_socket is not None:
+        sock, lock = await _endpoint_lock.connect_unix(loop, os.fspath(options.unix_socket))
+    else:
+        sock, lock = await _endpoint_lock.connect(loop, host, port)
     try:
-        try:
-            await loop.create_connection(lambda: protocol, sock=sock, ssl=ssl_context,
-                                         server_hostname=server_hostname)
-        except BaseException as exc:
-            sock.close()  # (asyncio closed it already, unless it failed before TLS)
-            # TCP is up (the endpoint lock connected it): an OSError here is TLS's.
-            if ssl_context is not None and isinstance(exc, OSError):
-                raise _tls.TLSFailure(_tls.describe(exc, host, ssl_context)) from exc
-            raise
+        await _attach(loop, protocol, sock, ssl_context, host)
         yield
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
+
+
+async def _attach(loop: asyncio.AbstractEventLoop, protocol: asyncio.Protocol,
+                  sock: socket.socket, ssl_context: ssl.SSLContext | None, host: str) -> None:
+    """Give the connected ``sock`` to ``protocol``, after TLS with ``host`` as server name
+    for ``wss://``; the socket is closed if that fails."""
+    create = loop.create_unix_connection if sock.family == _AF_UNIX else loop.create_connection
+    try:
+        await create(lambda: protocol, sock=sock, ssl=ssl_context,
+                     server_hostname=host if ssl_context is not None else None)
+    except BaseException as exc:
+        sock.close()  # (asyncio closed it already, unless it failed before TLS)
+        # The socket is connected: an OSError here is TLS's.
+        if ssl_context is not None and isinstance(exc, OSError):
+            raise _tls.TLSFailure(_tls.describe(exc, host, ssl_context)) from exc
+        raise

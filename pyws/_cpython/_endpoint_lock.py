@@ -22,7 +22,10 @@ transport_connect_sub_job.cc; measured by tools/chromium_endpoint_lock.py):
   from the constructor);
 - one table per event loop (a browser has one per network context); connections
   through a proxy take no lock (Chromium's proxied WebSocket pool has none: the
-  client does not know the server's address).
+  client does not know the server's address);
+- a connection through a Unix domain socket (the ``unix_socket`` option; browsers have
+  none) is keyed by its path with symbolic links resolved (:func:`connect_unix`): the
+  path is the endpoint, whatever the URL's host.
 
 :func:`connect` also does Happy Eyeballs (RFC 8305) over the resolved addresses, each
 attempt under its own address's lock, as Chromium's connect sub-jobs do.
@@ -32,16 +35,20 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import os
 import socket
 import weakref
 from typing import Any
 
-__all__ = ["HAPPY_EYEBALLS_DELAY", "EndpointLock", "acquire", "connect", "connect_to"]
+__all__ = ["HAPPY_EYEBALLS_DELAY", "EndpointLock", "acquire", "connect", "connect_to",
+           "connect_unix"]
 
 #: Happy Eyeballs (RFC 8305) delay before trying the next address, as browsers do.
 HAPPY_EYEBALLS_DELAY = 0.25
 
 _Key = tuple[str, int]
+#: The "port" of a Unix socket path's key: no TCP port is negative.
+_UNIX_PORT = -1
 _AddrInfo = tuple[int, int, int, str, Any]  # (family, type, proto, canonname, sockaddr)
 
 
@@ -152,6 +159,25 @@ async def _attempt(loop: asyncio.AbstractEventLoop, info: _AddrInfo) -> tuple[so
             raise
     except BaseException:
         lock.release()
+        raise
+    return sock, lock
+
+
+async def connect_unix(loop: asyncio.AbstractEventLoop,
+                       path: str) -> tuple[socket.socket, EndpointLock]:
+    """A connected Unix domain socket to ``path`` and the lock of its endpoint (keyed by
+    the path, symbolic links resolved), released by the caller as :func:`connect`'s; an
+    ``OSError`` that names the path if nothing listens there."""
+    lock = await acquire(loop, (os.path.realpath(path), _UNIX_PORT))
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        await loop.sock_connect(sock, path)
+    except BaseException as exc:
+        sock.close()
+        lock.release()
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
+            exc.filename = path  # "[Errno 2] No such file or directory: '/run/app.sock'"
         raise
     return sock, lock
 

@@ -1,4 +1,5 @@
-"""HTTP proxies: which one a connection uses, and the CONNECT tunnel through it.
+"""Proxies: which one a connection uses, and the HTTP CONNECT tunnel through it (SOCKS
+tunnels are :mod:`._socks`'s).
 
 The ``proxy`` option (:class:`pyws.Options`):
 
@@ -11,15 +12,17 @@ The ``proxy`` option (:class:`pyws.Options`):
   (``localhost``, ``*.localhost``, ``127.0.0.0/8``, ``::1``, ``169.254.0.0/16``,
   ``fe80::/10``) never go through an environment proxy (Go's net/http skips loopback too).
 - a URL, ``http://[user:password@]host[:port]`` (port 80 by default) or ``https://...``
-  (TLS to the proxy too; port 443 by default): every connection of that socket goes
-  through it, whatever the environment says. A URL without a scheme is ``http://``.
+  (TLS to the proxy too; port 443 by default), or a SOCKS proxy, ``socks5h://``,
+  ``socks5://``, ``socks4a://`` or ``socks4://`` (port 1080 by default; :mod:`._socks`):
+  every connection of that socket goes through it, whatever the environment says. A URL
+  without a scheme is ``http://``. The environment's values take the same forms.
 - ``None`` or ``False``: connect directly.
 
 The tunnel is HTTP ``CONNECT host:port`` (RFC 9110 section 9.3.6), as browsers do for
 ``ws://`` and ``wss://`` alike, with ``Proxy-Authorization: Basic`` from the URL's
 user information; any 2xx answer opens it. TLS for ``wss://`` then runs through the
 tunnel with the WebSocket host as server name (SNI and certificate checks are against
-the server, not the proxy). SOCKS proxies are not supported.
+the server, not the proxy).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from typing import Any
 
 from .._redact import escape, redact_urls
 from .._spec import parse_host
-from . import _tls
+from . import _socks, _tls
 
 __all__ = ["ProxyError", "ProxyURL", "parse", "select", "open_tunnel"]
 
@@ -45,7 +48,9 @@ MAX_RESPONSE_HEAD = 64 * 1024
 #: asyncio runs TLS inside a TLS transport (an https:// proxy with wss://) from 3.11.
 TLS_IN_TLS = sys.version_info >= (3, 11)
 
-_SOCKS = ("socks", "socks4", "socks4a", "socks5", "socks5h")
+#: The proxy URL schemes pyws speaks, and their default ports.
+_SCHEMES = {"http": 80, "https": 443, "socks5h": 1080, "socks5": 1080, "socks4a": 1080,
+            "socks4": 1080}
 _STATUS_LINE = re.compile(rb"HTTP/1\.[01] ([0-9]{3})(?: ([^\r\n]*))?\r?")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 
@@ -56,13 +61,18 @@ class ProxyError(ConnectionError):
 
 @dataclasses.dataclass(frozen=True)
 class ProxyURL:
-    scheme: str  # "http" or "https"
+    scheme: str  # "http", "https", "socks5h", "socks5", "socks4a" or "socks4"
     host: str
     port: int
     username: str | None
     password: str | None
     #: Where it came from, for messages: "proxy" (the option) or "https_proxy" etc.
     source: str
+
+    @property
+    def socks(self) -> bool:
+        """Whether this is a SOCKS proxy (:mod:`._socks`), not an HTTP one."""
+        return self.scheme.startswith("socks")
 
     def __str__(self) -> str:  # never shows the credentials
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -89,26 +99,27 @@ def parse(value: str, source: str = "proxy") -> ProxyURL:
         raise ValueError(f"{source}: {shown!r} is not a valid proxy URL "
                          "(the port must be a number from 1 to 65535)")
     scheme = parts.scheme.lower()
-    if scheme in _SOCKS:
-        raise ValueError(f"{source}: {scheme}:// proxies are not supported (SOCKS); "
-                         "pyws supports http:// and https:// proxies (HTTP CONNECT)")
-    if scheme not in ("http", "https"):
-        raise ValueError(f"{source}: the proxy URL {shown!r} must start with http:// or https://")
+    if scheme == "socks":  # curl and Chromium read it as different SOCKS versions
+        raise ValueError(f"{source}: the proxy URL {shown!r} does not say which SOCKS version: "
+                         "use socks5h://, socks5://, socks4a:// or socks4://")
+    if scheme not in _SCHEMES:
+        raise ValueError(f"{source}: the proxy URL {shown!r} must start with http://, https://, "
+                         "socks5h://, socks5://, socks4a:// or socks4://")
     if not parts.hostname:
         raise ValueError(f"{source}: the proxy URL {shown!r} has no host")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise ValueError(f"{source}: the proxy URL {shown!r} must have no path, query or fragment")
     host = _check_host(parts.hostname, source, shown)
-    username = parts.username
-    password = parts.password
-    return ProxyURL(
-        scheme=scheme,
-        host=host,
-        port=port or (443 if scheme == "https" else 80),
-        username=None if username is None else urllib.parse.unquote(username),
-        password=None if username is None else urllib.parse.unquote(password or ""),
-        source=source,
-    )
+    username = None if parts.username is None else urllib.parse.unquote(parts.username)
+    password = None if parts.password is None else urllib.parse.unquote(parts.password)
+    if scheme.startswith("socks"):
+        wrong = _socks.check_credentials(scheme, username, password)
+        if wrong:
+            raise ValueError(f"{source}: the proxy URL {shown!r}: {wrong}")
+    elif username is not None:
+        password = password or ""  # Basic sends "user:" for a user name alone
+    return ProxyURL(scheme=scheme, host=host, port=port or _SCHEMES[scheme], username=username,
+                    password=password, source=source)
 
 
 def _check_host(hostname: str, source: str, shown: str) -> str:
@@ -157,12 +168,21 @@ def from_environment(secure: bool, host: str, port: int) -> ProxyURL | None:
 
 
 def select(option: object, secure: bool, host: str, port: int) -> ProxyURL | None:
-    """The proxy a connection to ``host``:``port`` goes through, or None (directly)."""
+    """The proxy a connection to ``host``:``port`` goes through, or None (directly);
+    ``ProxyError`` for an environment proxy pyws cannot use (python-socks missing
+    included: an explicit SOCKS proxy was refused by the constructor already)."""
     if option is None or option is False:
         return None
     if isinstance(option, str):
         return parse(option)
-    return from_environment(secure, host, port)
+    proxy = from_environment(secure, host, port)
+    if proxy is not None and proxy.socks:
+        try:
+            _socks.require(proxy.scheme, proxy.source)
+        except ImportError as exc:
+            raise ProxyError(f"{exc} (from the environment; pass proxy=None to connect "
+                             "directly)") from None
+    return proxy
 
 
 class _Tunnel(asyncio.Protocol):

@@ -28,6 +28,8 @@ _OPTIONS = {
     "max_size": (64 * 2**20, "the host decides how large a message may be"),
     "compression": ("deflate", "the host negotiates permessage-deflate itself"),
     "proxy": (True, "the host decides whether to use a proxy (the browser's settings)"),
+    "cookies": (None, "the host owns cookies (the browser's cookie store)"),
+    "unix_socket": (None, "the JavaScript WebSocket cannot connect to a Unix domain socket"),
 }
 
 

@@ -31,6 +31,8 @@ _UNSUPPORTED = {
     "ping_interval": "the JavaScript WebSocket cannot send pings (the host may keep the "
                      "connection alive itself)",
     "ping_timeout": "the JavaScript WebSocket cannot send pings",
+    "cookies": "the host owns cookies (a browser sends those of its own cookie store)",
+    "unix_socket": "the JavaScript WebSocket cannot connect to a Unix domain socket",
 }
 # Honoured by the shared code: max_buffered; max_queue bounds the queue but cannot
 # pause the host's socket (docs/long-lived.md).

@@ -379,7 +379,7 @@ def test_no_proxy_option_ignores_the_environment(proxy: ConnectProxy, monkeypatc
 
 
 @pytest.mark.parametrize("value, why", [
-    ("socks5h://127.0.0.1:1080", "all_proxy: socks5h:// proxies are not supported (SOCKS)"),
+    ("ftp://127.0.0.1:21", "all_proxy: the proxy URL 'ftp://127.0.0.1:21' must start with http://"),
     ("http://", "all_proxy: the proxy URL 'http://' has no host"),
 ])
 def test_an_unusable_environment_proxy_fails_the_connection(
@@ -395,9 +395,9 @@ def test_an_unusable_environment_proxy_fails_the_connection(
 
 
 @pytest.mark.parametrize("value, error, message", [
-    ("socks5://127.0.0.1:1080", ValueError, "socks5:// proxies are not supported (SOCKS)"),
-    ("socks4a://127.0.0.1:1080", ValueError, "not supported (SOCKS)"),
-    ("ftp://127.0.0.1:21", ValueError, "must start with http:// or https://"),
+    ("socks://127.0.0.1:1080", ValueError, "does not say which SOCKS version"),
+    ("ftp://127.0.0.1:21", ValueError,
+     "must start with http://, https://, socks5h://, socks5://, socks4a:// or socks4://"),
     ("http://127.0.0.1:3128/path", ValueError, "no path, query or fragment"),
     ("http://127.0.0.1:3128?x", ValueError, "no path, query or fragment"),
     ("http://127.0.0.1:99999", ValueError, "not a valid proxy URL"),

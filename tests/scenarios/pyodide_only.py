@@ -61,12 +61,18 @@ async def host_reports_its_kind(server: str, refused: str) -> str:
 
 
 async def unsupported_options_are_refused(server: str, refused: str) -> None:
-    for option, value in (("headers", {"A": "b"}), ("compression", None), ("max_size", 1),
-                          ("proxy", "http://127.0.0.1:3128"), ("proxy", None), ("proxy", False)):
+    import http.cookiejar
+
+    for option, value, why in (
+            ("headers", {"A": "b"}, "cannot set request headers"), ("compression", None, "host"),
+            ("max_size", 1, "host"), ("proxy", "http://127.0.0.1:3128", "proxy"),
+            ("proxy", None, "proxy"), ("proxy", False, "proxy"),
+            ("cookies", http.cookiejar.CookieJar(), "the host owns cookies"),
+            ("unix_socket", "/run/app.sock", "cannot connect to a Unix domain socket")):
         try:
             WebSocket(server + "/echo", **{option: value})
         except TypeError as exc:
-            assert option in str(exc) and "Pyodide" in str(exc), exc
+            assert option in str(exc) and "Pyodide" in str(exc) and why in str(exc), exc
         else:
             raise AssertionError(f"option {option} was accepted")
 

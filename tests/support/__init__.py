@@ -8,6 +8,10 @@
 ``scripted_server`` a server on raw sockets that does what a script says, byte for byte,
                     and records what the client sent (the parity and hardening suites)
 ``proxy_server``    an HTTP CONNECT proxy that records and can misbehave
+``socks_server``    tiny-proxy's SOCKS5/5h and SOCKS4/4a server, recording each request's
+                    destination and resolving test names from its own table
+``held_server``     a websockets server (TCP or a Unix socket path) that holds every opening
+                    handshake until the test lets it go
 ``leaks``           proof that a CPython socket leaves nothing behind (descriptors, loop
                     errors, log records)
 ``pyodide_plugin``  the pytest plugin behind the ``pyodide_runtime`` fixture; it loads
