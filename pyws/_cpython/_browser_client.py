@@ -214,10 +214,10 @@ class BrowserClient:
         options = self._options
         return BrowserClientProtocol(
             self._uri,
-            origin=options.origin,  # type: ignore[arg-type]
+            origin=options.origin,
             # What browsers offer: "permessage-deflate; client_max_window_bits".
             extensions=[BrowserDeflateFactory()] if options.compression == "deflate" else None,
-            subprotocols=list(self._protocols) or None,  # type: ignore[arg-type]
+            subprotocols=list(self._protocols) or None,
             max_size=options.max_size,
             # Credentials and cookies never reach a log record; server text is escaped.
             logger=PROTOCOL_LOGGER,
