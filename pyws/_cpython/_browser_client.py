@@ -76,8 +76,10 @@ class Opened(NamedTuple):
 
 
 class Message(NamedTuple):
-    """A whole message: ``str`` for text, ``bytes``/``bytearray`` for binary (the
-    client lets go of it: the receiver may keep a bytearray)."""
+    """A whole message: ``str`` for text, ``bytes`` for binary, read with one copy
+    (:class:`._websockets_shim.ChunkReader`), which the facade hands to the script as it
+    is for binaryType "arraybuffer". The client lets go of it: had it been a
+    ``bytearray``, the receiver could keep it."""
 
     data: str | bytes | bytearray
 
@@ -417,7 +419,7 @@ class BrowserClient:
             if opcode is _TEXT:
                 if frame.fin:
                     try:
-                        # Received frames hold bytes or a bytearray, never a memoryview.
+                        # Received frames hold bytes (ChunkReader, zlib), never a memoryview.
                         append(_new(Message, (frame.data.decode("utf-8"),)))  # type: ignore[union-attr]
                     except UnicodeDecodeError:
                         return self._invalid_utf8(events)
