@@ -5,8 +5,8 @@
 
 For each row and workload (W1-W4): the median [min-max] over every repetition of every
 run of the rate, of the row's rate divided by the baseline's and by the raw TCP
-reference's in the same repetition (so the machine's drift between repetitions cancels),
-and of the client CPU per operation. On this shared machine one run is noise-prone: pool
+reference's in the same repetition (so the machine's drift between repetitions cancels;
+uvloop rows: to the raw TCP and picows rows on uvloop), and of the client CPU per operation. On this shared machine one run is noise-prone: pool
 three or more, interleaved with what they are compared against.
 """
 
@@ -28,6 +28,14 @@ def spread(values: list[float], digits: int = 2) -> str:
             f"[{min(values):.{digits}f}-{max(values):.{digits}f}]")
 
 
+def same_loop(reference: str, row: str) -> str:
+    """The raw TCP and picows references on the row's own loop (uvloop rows: their uvloop
+    rows); websockets stays the asyncio baseline, as in run.py's tables."""
+    if reference != "websockets" and row.endswith("-uvloop"):
+        return reference + "-uvloop"
+    return reference
+
+
 def pool(paths: list[str]) -> dict[str, dict[str, dict[str, list[float]]]]:
     """row -> workload -> series ("rate", "cpu", "/websockets", "/raw-tcp", ...) -> values."""
     pooled: dict[str, dict[str, dict[str, list[float]]]] = {}
@@ -44,7 +52,7 @@ def pool(paths: list[str]) -> dict[str, dict[str, dict[str, list[float]]]]:
                     if cpu_key in measured:
                         series.setdefault("cpu", []).append(measured[cpu_key])
                     for reference, _ in REFERENCES:
-                        base = results.get(reference, {}).get(rep, {}).get(workload)
+                        base = results.get(same_loop(reference, row), {}).get(rep, {}).get(workload)
                         if base:
                             series.setdefault("/" + reference, []).append(measured[workload] / base)
     return pooled
@@ -68,7 +76,7 @@ def main() -> None:
         print("|---" * (4 + len(names)) + "|")
         for row in present:
             series = pooled[row][workload]
-            ratios = [spread(series.get("/" + key, [])) if key != row else ""
+            ratios = [spread(series.get("/" + key, [])) if same_loop(key, row) != row else ""
                       for key, _ in REFERENCES]
             print(f"| {row} | {spread(series['rate'], 0)} | " + " | ".join(ratios)
                   + f" | {spread(series.get('cpu', []))} | {len(series['rate'])} |")
