@@ -77,8 +77,10 @@ class Opened(NamedTuple):
 
 
 class Message(NamedTuple):
-    """A whole message: ``str`` for text, ``bytes``/``bytearray`` for binary (the
-    client lets go of it: the receiver may keep a bytearray)."""
+    """A whole message: ``str`` for text, ``bytes`` for binary, read with one copy
+    (:class:`._websockets_shim.ChunkReader`), which the facade hands to the script as it
+    is for binaryType "arraybuffer". The client lets go of it: had it been a
+    ``bytearray``, the receiver could keep it."""
 
     data: str | bytes | bytearray
 
@@ -218,10 +220,10 @@ class BrowserClient:
         options = self._options
         return BrowserClientProtocol(
             self._uri,
-            origin=options.origin,  # type: ignore[arg-type]
+            origin=options.origin,
             # What browsers offer: "permessage-deflate; client_max_window_bits".
             extensions=[BrowserDeflateFactory()] if options.compression == "deflate" else None,
-            subprotocols=list(self._protocols) or None,  # type: ignore[arg-type]
+            subprotocols=list(self._protocols) or None,
             max_size=options.max_size,
             # Credentials and cookies never reach a log record; server text is escaped.
             logger=PROTOCOL_LOGGER,
@@ -431,7 +433,7 @@ class BrowserClient:
             if opcode is _TEXT:
                 if frame.fin:
                     try:
-                        # Received frames hold bytes or a bytearray, never a memoryview.
+                        # Received frames hold bytes (ChunkReader, zlib), never a memoryview.
                         append(_new(Message, (frame.data.decode("utf-8"),)))  # type: ignore[union-attr]
                     except UnicodeDecodeError:
                         return self._invalid_utf8(events)

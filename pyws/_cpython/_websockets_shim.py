@@ -4,7 +4,10 @@ websockets' sans-I/O ``ClientProtocol`` does the framing, masking, handshake, co
 and closing handshake. Four rules of the browser (:mod:`._browser_rules`) need hooks it
 does not offer publicly, so :class:`BrowserClientProtocol` overrides three of its private
 methods (``recv_frame``, ``fail``, ``discard``) and reads its ``reader``, ``parser`` and
-``current_size``:
+``current_size``. Two more overrides save copies of large messages, with websockets' own
+pieces: ``send_frame`` (:func:`serialize_frame`: websockets' ``Frame``, extensions and C
+masking, the payload masked once into a buffer of its own) and the ``reader``
+(:class:`ChunkReader`: websockets' frame parser reads a payload copied once):
 
 - **the server's close frame** is parsed with the browser's rules (which codes fail,
   Chromium's close reason for invalid UTF-8), and a close frame between the fragments of
@@ -32,11 +35,13 @@ the range in pyproject.toml; the oldest and the newest are tested.
 
 from __future__ import annotations
 
+import collections
 import logging
+import secrets
 import struct
 import sys
 from collections.abc import Generator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from websockets.client import ClientProtocol
 from websockets.exceptions import ProtocolError
@@ -45,9 +50,15 @@ from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFact
 from websockets.frames import Close, CloseCode, Frame, Opcode
 from websockets.http11 import Request
 from websockets.protocol import State
+from websockets.streams import StreamReader
 from websockets.typing import ExtensionParameter
 
 from .._redact import escape, redact_header
+
+try:  # websockets' own masking, as websockets.frames picks it: C, else Python
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover - a websockets built without its C extension
+    from websockets.utils import apply_mask
 from ._browser_rules import (
     DEFLATE_WINDOW_BITS,
     INVALID_UTF8_CLOSE,
@@ -55,7 +66,8 @@ from ._browser_rules import (
     chromium_reason,
 )
 
-__all__ = ["BrowserClientProtocol", "BrowserFailure", "BrowserDeflateFactory", "PROTOCOL_LOGGER"]
+__all__ = ["BrowserClientProtocol", "BrowserFailure", "BrowserDeflateFactory", "PROTOCOL_LOGGER",
+           "ChunkReader", "serialize_frame"]
 
 if TYPE_CHECKING:
     _Adapter = logging.LoggerAdapter[logging.Logger]
@@ -111,6 +123,21 @@ class BrowserClientProtocol(ClientProtocol):
             return False
         self.send_pong(data)
         return True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # websockets' parser started on its own reader: start it again on ours.
+        self.parser.close()
+        self.reader = ChunkReader()
+        self.parser = self.parse()
+        next(self.parser)
+
+    def send_frame(self, frame: Frame) -> None:
+        # websockets' send_frame() with serialize_frame() for Frame.serialize(): a large
+        # payload is masked once into its own buffer, after the header's.
+        if self.debug:
+            self.logger.debug("> %s", frame)
+        self.writes += serialize_frame(frame, self.extensions)
 
     def send_request(self, request: Request) -> None:
         super().send_request(request)
@@ -169,15 +196,173 @@ class BrowserClientProtocol(ClientProtocol):
         # websockets empties the reader's buffer through reader.discard() while it
         # discards: anything it drops after the close frame is noted here.
         reader = self.reader
-        buffer = reader.buffer
+        assert isinstance(reader, ChunkReader)
+        drop = reader.discard
 
         def discard_buffer() -> None:
-            if buffer and self.close_rcvd is not None:
+            if reader.size and self.close_rcvd is not None:
                 self.data_after_close = True
-            del buffer[:]
+            drop()
 
         reader.discard = discard_buffer  # type: ignore[method-assign]
         return super().discard()
+
+
+#: Payloads from this size on are written as a chunk of their own after the header (one
+#: copy: the masking); below it, joining the two costs less than a second chunk.
+SEPARATE_PAYLOAD = 2048
+
+_HEADERS = (struct.Struct("!BB4s"), struct.Struct("!BBH4s"), struct.Struct("!BBQ4s"))
+
+
+def serialize_frame(frame: Frame, extensions: Sequence[Extension]) -> list[bytes]:
+    """What websockets' ``frame.serialize(mask=True, extensions=extensions)`` returns (the
+    same steps, the same bytes for the same mask), as ``[header + masked payload]``, or as
+    ``[header, masked payload]`` from :data:`SEPARATE_PAYLOAD` on: the payload is then
+    copied once, by websockets' C masking, where ``serialize()`` copies it three times
+    (masking, into its ``BytesIO``, and the write that follows it into the same buffer as
+    the header). tests/unit/test_framing_bytes.py compares the two."""
+    frame.check()
+    for extension in extensions:
+        frame = extension.encode(frame)
+    head1 = ((0b10000000 if frame.fin else 0) | (0b01000000 if frame.rsv1 else 0)
+             | (0b00100000 if frame.rsv2 else 0) | (0b00010000 if frame.rsv3 else 0)
+             | frame.opcode)
+    data = frame.data
+    length = len(data)
+    mask = secrets.token_bytes(4)  # what websockets draws its masks from
+    if length < 126:
+        header = _HEADERS[0].pack(head1, 0b10000000 | length, mask)
+    elif length < 65536:
+        header = _HEADERS[1].pack(head1, 0b10000000 | 126, length, mask)
+    else:
+        header = _HEADERS[2].pack(head1, 0b10000000 | 127, length, mask)
+    masked = apply_mask(data, mask)
+    if length < SEPARATE_PAYLOAD:
+        return [header + masked]
+    return [header, masked]
+
+
+_T = TypeVar("_T")
+
+
+class ChunkReader(StreamReader):
+    """websockets' ``StreamReader`` that keeps each read as the ``bytes`` it arrived in, so
+    :meth:`read_exact` copies a frame's payload once (a slice of one read, or one join of
+    several) and returns ``bytes``, which the facade hands to the script as they are.
+    websockets' reader appends every read to a ``bytearray`` and slices the payload out of
+    it (two copies), and its ``bytearray`` costs a third copy to become ``bytes``.
+
+    Only websockets' frame parser reads through :meth:`read_exact` and :meth:`at_eof`
+    here; the handshake response's reads (:meth:`read_line`, :meth:`read_to_eof`) are
+    websockets' own, over ``buffer``, which takes what arrived first (:meth:`_merged`).
+    tests/unit/test_framing_bytes.py compares every read with websockets' reader."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._start = 0  # the first chunk's unread bytes start here
+        self._size = 0  # unread bytes in the chunks
+
+    @property
+    def size(self) -> int:
+        """Bytes fed and not read yet."""
+        return len(self.buffer) + self._size
+
+    def feed_data(self, data: bytes | bytearray) -> None:
+        if self.eof:
+            raise EOFError("stream ended")
+        if data:
+            self._chunks.append(data if type(data) is bytes else bytes(data))
+            self._size += len(data)
+
+    # ``bytes``, not the ``bytearray`` of websockets' reader: Frame.parse() takes either.
+    def read_exact(self, n: int) -> Generator[None, None, bytes]:  # type: ignore[override]
+        if self.buffer:  # left by the handshake response's reads
+            self._unmerge()
+        while self._size < n:
+            if self.eof:
+                raise EOFError(f"stream ends after {self._size} bytes, expected {n} bytes")
+            yield
+        if not n:
+            return b""
+        self._size -= n
+        chunks = self._chunks
+        first = chunks[0]
+        start = self._start
+        end = start + n
+        if end < len(first):
+            self._start = end
+            return first[start:end]
+        if end == len(first):
+            chunks.popleft()
+            self._start = 0
+            return first[start:] if start else first
+        return self._join(n)
+
+    def _join(self, n: int) -> bytes:
+        """The next ``n`` bytes, which span more than the first chunk."""
+        chunks = self._chunks
+        parts: list[bytes | memoryview] = [memoryview(chunks.popleft())[self._start:]]
+        left = n - len(parts[0])
+        self._start = 0
+        while left:
+            chunk = chunks[0]
+            if len(chunk) <= left:
+                parts.append(chunks.popleft())
+                left -= len(chunk)
+            else:
+                parts.append(memoryview(chunk)[:left])
+                self._start = left
+                left = 0
+        return b"".join(parts)
+
+    def at_eof(self) -> Generator[None, None, bool]:
+        while True:
+            if self._size or self.buffer:
+                return False
+            if self.eof:
+                return True
+            yield
+
+    def read_line(self, m: int, *args: Any) -> Generator[None, None, bytearray]:
+        return self._merged(super().read_line(m, *args))
+
+    def read_to_eof(self, m: int, *args: Any) -> Generator[None, None, bytearray]:
+        return self._merged(super().read_to_eof(m, *args))
+
+    def discard(self) -> None:
+        del self.buffer[:]
+        self._chunks.clear()
+        self._start = self._size = 0
+
+    def _merged(self, read: Generator[None, None, _T]) -> Generator[None, None, _T]:
+        """Run one of websockets' own reads over ``buffer``, moving what was fed into it
+        before each step."""
+        while True:
+            self._merge()
+            try:
+                next(read)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            yield
+
+    def _merge(self) -> None:
+        chunks = self._chunks
+        if chunks:
+            buffer = self.buffer
+            buffer += memoryview(chunks.popleft())[self._start:]
+            for chunk in chunks:
+                buffer += chunk
+            chunks.clear()
+            self._start = self._size = 0
+
+    def _unmerge(self) -> None:
+        self._merge()
+        data = bytes(self.buffer)
+        del self.buffer[:]
+        self._chunks.append(data)
+        self._size = len(data)
 
 
 def parse_close(data: bytes) -> Close:

@@ -1,10 +1,10 @@
 """Pins every internal of websockets that pyws/_cpython/_websockets_shim.py relies on.
 
-The shim overrides three private methods of websockets' protocol (``recv_frame``,
-``fail``, ``discard``) and reads private attributes. A websockets release that changes
+The shim overrides private methods of websockets' protocol (``recv_frame``, ``fail``,
+``discard``, ``send_frame``), replaces its reader and reads private attributes. A websockets release that changes
 one of them must fail here, with a message that says what broke, before any behaviour
 test fails in a way that is hard to read. test_supported_websockets_releases runs this
-file and test_browser_client.py under the oldest and the newest websockets that
+file, test_browser_client.py and test_framing_bytes.py under the oldest and the newest websockets that
 pyproject.toml allows.
 """
 
@@ -22,10 +22,12 @@ import pytest
 import websockets
 from websockets.client import ClientProtocol
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+from websockets.frames import Frame
 from websockets.protocol import Protocol, State
+from websockets.streams import StreamReader
 from websockets.uri import parse_uri
 
-from pyws._cpython._websockets_shim import BrowserClientProtocol
+from pyws._cpython._websockets_shim import BrowserClientProtocol, ChunkReader, apply_mask
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -97,6 +99,33 @@ def test_deflate_factory_hooks() -> None:
     assert "client_max_window_bits" in inspect.signature(ClientPerMessageDeflateFactory).parameters
 
 
+def test_the_reader_and_the_writer_the_shim_replaces() -> None:
+    """ChunkReader replaces the StreamReader that Protocol.__init__ makes (the parser is
+    started again on it), so every reader method websockets calls must be one of its own;
+    send_frame() is reproduced with serialize_frame() in place of Frame.serialize()."""
+    init = source(Protocol.__init__)
+    assert re.search(r"self\.reader = StreamReader\(\)(.|\n)*self\.parser = self\.parse\(\)\s+"
+                     r"next\(self\.parser\)", init), "Protocol.__init__ no longer makes its reader, then its parser"
+    used = set(re.findall(r"self\.reader\.(\w+)", source(Protocol) + source(ClientProtocol)))
+    assert used <= {"feed_data", "feed_eof", "eof", "at_eof", "read_exact", "read_line",
+                    "read_to_eof", "discard"}, f"websockets reads its reader differently: {used}"
+    # Each method that touches the buffer is ChunkReader's own (feed_eof() only sets eof).
+    methods = {name for name, value in vars(StreamReader).items()
+               if callable(value) and not name.startswith("__") and "self.buffer" in source(value)}
+    assert methods >= {"feed_data", "read_exact", "at_eof", "discard", "read_line", "read_to_eof"}
+    assert methods <= set(vars(ChunkReader)), f"StreamReader has methods ChunkReader lacks: {methods}"
+    assert new_protocol().reader.__class__ is ChunkReader
+    send_frame = source(Protocol.send_frame)
+    for step in ('self.logger.debug("> %s", frame)', "self.writes.append(", "frame.serialize(",
+                 "mask=self.side is CLIENT", "extensions=self.extensions"):
+        assert step in send_frame, f"send_frame() changed: {step!r} is gone"
+    serialize = source(Frame.serialize)
+    for step in ("self.check()", "extension.encode(self)", "secrets.token_bytes(4)",
+                 "apply_mask(self.data, mask_bytes)"):
+        assert step in serialize, f"Frame.serialize() changed: {step!r} is gone"
+    assert websockets.frames.apply_mask is apply_mask, "websockets masks with another function"
+
+
 def test_client_protocol_is_what_the_shim_subclasses() -> None:
     assert issubclass(BrowserClientProtocol, ClientProtocol)
     for name in ("recv_frame", "fail", "discard"):
@@ -146,6 +175,7 @@ def test_supported_websockets_releases(which: str) -> None:
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
          "-k", "not test_supported_websockets_releases",
          str(ROOT / "tests/unit/test_websockets_shim.py"),
-         str(ROOT / "tests/unit/test_browser_client.py")],
+         str(ROOT / "tests/unit/test_browser_client.py"),
+         str(ROOT / "tests/unit/test_framing_bytes.py")],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"websockets {version}:\n{result.stdout}\n{result.stderr}"
