@@ -643,7 +643,10 @@ class _Formatter(logging.Formatter):
         return text if text.startswith("pyws: ") else f"pyws: {text}"
 
 
-def _setup_logging(verbose: bool) -> None:
+def _setup_logging(verbose: bool) -> Callable[[], None]:
+    """pyws's records to stderr, as "pyws: ..." lines; returns what undoes it (main() may
+    run inside another program, a test or a notebook)."""
+    saved = (_logger.level, _logger.propagate, list(_logger.handlers), list(_logger.filters))
     _QUIET.active = False
     if _QUIET not in _logger.filters:
         _logger.addFilter(_QUIET)
@@ -653,6 +656,15 @@ def _setup_logging(verbose: bool) -> None:
         _logger.addHandler(handler)
         _logger.propagate = False
     _logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+    def restore() -> None:
+        level, propagate, handlers, filters = saved
+        _logger.setLevel(level)
+        _logger.propagate = propagate
+        _logger.handlers[:] = handlers
+        _logger.filters[:] = filters
+
+    return restore
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -666,7 +678,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
-    _setup_logging(args.verbose)
+    restore_logging = _setup_logging(args.verbose)
     options: dict[str, Any] = {
         "headers": headers or None,
         "origin": args.origin,
@@ -710,6 +722,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     finally:
         cleanup()
+        restore_logging()
 
 
 def _write_quietly(text: str) -> None:
