@@ -292,3 +292,28 @@ def test_a_socket_awaited_from_a_loop_it_does_not_live_on_says_so(behaviour_serv
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("RuntimeError: this WebSocket lives on the script host's loop"), done.stdout
     assert "asyncio.run()" in done.stdout
+
+
+# -- a server that closes TCP right after its close frame (hypercorn) ---------------------------
+
+
+@pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])
+def test_a_server_closing_tcp_right_after_its_close_frame_closes_cleanly(loop_kind: str) -> None:
+    """The server's FIN arrives before our close frame meets its reset: the closing
+    handshake completed and TCP ended normally, so wasClean is True (Chromium reports it
+    so too, when the FIN is read first; the outcome there depends on that race, so this is
+    not a parity scenario)."""
+    from support.scripted_server import running_scripted_server
+
+    runner = asyncio.run
+    if loop_kind == "uvloop":
+        runner = pytest.importorskip("uvloop", reason="uvloop is not installed").run
+    with running_scripted_server() as server:
+        server.register("hypercorn", {"handshake": {}, "steps": [["close", 1000, "bye"], ["end"]]})
+
+        async def main() -> tuple[int, str, bool]:
+            ws = pyws.WebSocket(server.url("hypercorn"))
+            event = await ws.wait_closed()
+            return event.code, event.reason, event.wasClean
+
+        assert runner(main()) == (1000, "bye", True)

@@ -219,8 +219,6 @@ scenario("server_close_reason_123_bytes", steps=[["close", 4000, "é" * 61 + "a"
 scenario("server_close_then_data", steps=[["close", 4000, "x"], ["text", "after close"]])
 scenario("server_close_then_more_frames_then_echo", steps=[
     ["close", 4001, ""], ["text", "dropped"], ["ping", "p"], ["wait_close"]])
-# hypercorn's way: close frame, then TCP closed at once; our close frame meets a reset.
-scenario("server_close_then_tcp_closed_at_once", steps=[["close", 1000, "bye"], ["end"]])
 scenario("server_close_keeps_tcp_open", steps=[["close", 1000, ""], ["wait_close"]],
          tail="hold")  # Chromium closes TCP itself after 2 s
 scenario("server_close_frame_then_state", steps=[
