@@ -68,7 +68,9 @@ async def unsupported_options_are_refused(server: str, refused: str) -> None:
             ("max_size", 1, "host"), ("proxy", "http://127.0.0.1:3128", "proxy"),
             ("proxy", None, "proxy"), ("proxy", False, "proxy"),
             ("cookies", http.cookiejar.CookieJar(), "the host owns cookies"),
-            ("unix_socket", "/run/app.sock", "cannot connect to a Unix domain socket")):
+            ("unix_socket", "/run/app.sock", "cannot connect to a Unix domain socket"),
+            ("ping_interval", 20.0, "cannot send pings"),
+            ("ping_timeout", 5.0, "cannot send pings")):
         try:
             WebSocket(server + "/echo", **{option: value})
         except TypeError as exc:
