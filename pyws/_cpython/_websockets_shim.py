@@ -37,9 +37,11 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import secrets
 import struct
 import sys
+import threading
 from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -221,7 +223,8 @@ def serialize_frame(frame: Frame, extensions: Sequence[Extension]) -> list[bytes
     ``[header, masked payload]`` from :data:`SEPARATE_PAYLOAD` on: the payload is then
     copied once, by websockets' C masking, where ``serialize()`` copies it three times
     (masking, into its ``BytesIO``, and the write that follows it into the same buffer as
-    the header). tests/unit/test_framing_bytes.py compares the two."""
+    the header). The mask comes from :func:`draw_mask` (websockets' source, drawn ahead).
+    tests/unit/test_framing_bytes.py compares the two."""
     frame.check()
     for extension in extensions:
         frame = extension.encode(frame)
@@ -230,7 +233,7 @@ def serialize_frame(frame: Frame, extensions: Sequence[Extension]) -> list[bytes
              | frame.opcode)
     data = frame.data
     length = len(data)
-    mask = secrets.token_bytes(4)  # what websockets draws its masks from
+    mask = draw_mask()
     if length < 126:
         header = _HEADERS[0].pack(head1, 0b10000000 | length, mask)
     elif length < 65536:
@@ -241,6 +244,44 @@ def serialize_frame(frame: Frame, extensions: Sequence[Extension]) -> list[bytes
     if length < SEPARATE_PAYLOAD:
         return [header + masked]
     return [header, masked]
+
+
+class _MaskKeys(threading.local):
+    """Mask keys drawn ahead from the source websockets draws each frame's from
+    (``secrets.token_bytes``, the OS's CSPRNG), :data:`MASKS_AHEAD` at a time: one
+    ``getrandom()`` per that many frames instead of one per frame. One store per thread,
+    so two loops never share a key; a forked child starts a new one (:func:`_forked`)."""
+
+    def __init__(self) -> None:
+        self.keys = b""
+        self.used = 0
+
+
+#: Mask keys drawn at once (4 bytes each).
+MASKS_AHEAD = 256
+
+_mask_keys = _MaskKeys()
+
+
+def draw_mask() -> bytes:
+    """A new, unpredictable 4-byte masking key (RFC 6455 section 5.3)."""
+    keys = _mask_keys
+    used = keys.used
+    if used == len(keys.keys):
+        keys.keys = secrets.token_bytes(4 * MASKS_AHEAD)
+        used = 0
+    keys.used = used + 4
+    return keys.keys[used:used + 4]
+
+
+def _forked() -> None:
+    # The child would draw the same keys as its parent: drop the ones drawn ahead.
+    _mask_keys.keys = b""
+    _mask_keys.used = 0
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_forked)
 
 
 _T = TypeVar("_T")
