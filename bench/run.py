@@ -178,7 +178,7 @@ def _pyodide_config(section, rows, mode, url, budget):
     counts = {}
     for row in rows:
         c = dict(base)
-        if row.kind == "pyscript":
+        if row.kind == "pyscript" and "w3" in c:
             c["w3"] = min(c["w3"], mode["pyscript_w3"])
         counts[row.kind] = c
     return {"url": url, "reps": mode["reps"][section], "impls": [r.kind for r in rows],
