@@ -96,9 +96,10 @@ def render_pool(docs: list[dict], names: list[str], rows: list[str] | None = Non
         out.append(f"(fewer than {MIN_RUNS} runs: not enough to judge the targets)")
     for name, doc in zip(names, docs):
         info = doc["machine"]
+        end = info.get("loadavg_end")
         out.append(f"- {name}: {info.get('date', '?')}; `{info.get('command', '?')}`; "
                    f"{info.get('cpu', '?')}, {info.get('cpus')} CPUs; load average "
-                   f"{info['loadavg'][0]:.2f} at start, {info.get('loadavg_end', [0])[0]:.2f} at end; "
+                   f"{info['loadavg'][0]:.2f} at start, {f'{end[0]:.2f}' if end else '?'} at end; "
                    f"repetitions {doc.get('reps_done')}")
     shown = [r for r in ROWS if r.key in results and (not rows or r.key in rows)]
     out += ["", render_table(results, shown),

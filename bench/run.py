@@ -11,9 +11,12 @@ client. Workloads (no permessage-deflate anywhere):
   W5  memory per idle open connection               KiB (RSS growth / N, CPython)
   W6  `import pyws` (and each peer's import)        ms (fresh interpreter each time)
 
-Sections, each with its baseline (the ratio column is the median over repetitions of
-row / baseline measured in the same repetition; repetitions interleave the rows: A B C
-... A B C ..., so machine drift cancels):
+Sections, each with its baseline (a ratio is the median over repetitions of row /
+reference measured in the same repetition; repetitions interleave the rows: A B C ...
+A B C ..., so machine drift cancels). CPython cells carry two ratios: to websockets
+(asyncio, default loop) and to the raw TCP reference on the row's own loop. A second table
+gives the client's CPU per operation in every section, a third the targets' verdicts
+(bench/report.py):
 
   cpython   pyws, websockets (baseline), aiohttp, websocket-client, picows, raw TCP; on
             the default asyncio loop, and pyws, websockets, picows, raw TCP on uvloop.
@@ -26,7 +29,8 @@ row / baseline measured in the same repetition; repetitions interleave the rows:
 Usage (in the bench venv; `./build.sh bench [ARGS]` sets everything up, then runs this):
 
   python bench/run.py [--quick] [--reps N] [--only KEYS] [--workloads W,..] [--json PATH]
-                      [--pin none|same|split]
+                      [--pin none|same|split] [--runs N]
+  python bench/pool.py RUN.json ...              pool runs; --runs N runs and pools them
   python bench/run.py --profile ROW:WORKLOAD     e.g. pyws:w2, pyws-uvloop:w1, pyws:w6
   python bench/run.py --list                     the rows and their keys
 
