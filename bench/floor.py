@@ -4,7 +4,8 @@ W1 and W2 compare pyws with a raw asyncio TCP echo whose framing is a few lines 
 hand-rolled Python (bench/_common.py). pyws parses and frames with websockets' sans-I/O
 protocol, as it must, so part of its cost per message is websockets' own. This script
 times, per 32-byte text message, each layer on its own, in one process, as the best of
-several repetitions (steady figures even on a busy machine):
+several repetitions, and counts the Python bytecodes each executes per message (a figure
+no noise changes):
 
 - **receive**: bytes of many server frames in one read -> the messages they carry
   (websockets' ``ClientProtocol``; pyws's ``BrowserClient`` on top of it; the raw
@@ -103,10 +104,32 @@ def raw_reference():
     return raw, loop
 
 
-def per_message(func, count: int, repeat: int) -> float:
-    """Best time of ``func()`` (which handles ``count`` messages), per message, in us."""
+def per_message(func, count: int, repeat: int) -> tuple[float, float]:
+    """Best time of ``func()`` (which handles ``count`` messages), per message, in us, and
+    the Python bytecodes it executes per message: a count that no noise changes."""
     func()
-    return min(timeit.repeat(func, number=1, repeat=repeat)) / count * 1e6
+    best = min(timeit.repeat(func, number=1, repeat=repeat)) / count * 1e6
+    return best, bytecodes(func) / count
+
+
+def bytecodes(func) -> int:
+    """Python bytecodes executed by ``func()`` (C code, the kernel's and websockets'
+    C masking, counts nothing)."""
+    executed = 0
+
+    def trace(frame, event, arg):
+        nonlocal executed
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            executed += 1
+        return trace
+
+    sys.settrace(trace)
+    try:
+        func()
+    finally:
+        sys.settrace(None)
+    return executed
 
 
 def main() -> None:
@@ -116,7 +139,7 @@ def main() -> None:
     args = parser.parse_args()
     n, repeat = args.messages, args.repeat
     frames = server_frames(n)
-    rows: list[tuple[str, str, float]] = []
+    rows: list[tuple[str, str, tuple[float, float]]] = []
 
     ws_client = open_websockets()
 
@@ -164,18 +187,22 @@ def main() -> None:
     rows.append(("dispatch", "pyws facade: MessageEvent + onmessage", dispatch_cost(n, repeat)))
     loop.close()
 
-    print(f"Per 32-byte text message, best of {repeat} x {n} messages (us):\n")
-    print("| step | layer | us/message |")
-    print("|---|---|---|")
-    for step, layer, us in rows:
-        print(f"| {step} | {layer} | {us:.2f} |")
+    print(f"Per 32-byte text message, best of {repeat} x {n} messages:\n")
+    print("| step | layer | us/message | bytecodes/message |")
+    print("|---|---|---|---|")
+    for step, layer, (us, executed) in rows:
+        print(f"| {step} | {layer} | {us:.2f} | {executed:.0f} |")
 
 
-def dispatch_cost(n: int, repeat: int) -> float:
+def dispatch_cost(n: int, repeat: int) -> tuple[float, float]:
     """The facade's share: a received message to a plain ``onmessage`` handler."""
+    import logging
+
     import pyws
 
-    async def measure() -> float:
+    logging.getLogger("pyws").setLevel(logging.CRITICAL)  # the socket never connects
+
+    async def measure() -> tuple[float, float]:
         socket = pyws.WebSocket(URL)
         socket._state = pyws.WebSocket.OPEN  # as if open: only the dispatch is timed
         count = [0]
