@@ -387,7 +387,8 @@ class ReconnectingWebSocket(_Reconnector):
       ``close`` per connection, a :class:`ReconnectCloseEvent` (``willReconnect``,
       ``retryDelay``, ``retryCount``); the last one has ``willReconnect`` False.
     - ``recv()``, ``async for``, ``wait_closed()`` and their blocking forms span the
-      connections; they end when the socket is CLOSED.
+      connections; they end when the socket is CLOSED. ``drain()`` waits through a
+      reconnection for the held messages to be sent.
 
     Other keywords: ``max_retries`` (None), ``min_uptime`` (5 s: a connection open that
     long starts a new backoff series), and the :class:`~pyws.Options` of every connection,

@@ -349,7 +349,7 @@ async def drain_waits_for_the_next_open_and_the_held_messages(server: str, refus
     await asyncio.wait_for(ws.drain(), 10)
     assert ws.readyState == OPEN and ws.bufferedAmount == 0
     assert len(rec.of("open")) == 1
-    assert await asyncio.wait_for(ws.recv(), 10) == "held0"
+    assert (await rec.wait_for("message"))[0]["data"] == "held0"
     await asyncio.wait_for(ws.drain(10**9), 1)  # at or below the threshold already
     await control(server, f"/drop?group={group}")
     await rec.wait_for("close")
@@ -361,7 +361,7 @@ async def drain_waits_for_the_next_open_and_the_held_messages(server: str, refus
     assert not draining.done() and ws.readyState == CONNECTING
     await asyncio.wait_for(draining, 10)
     assert ws.readyState == OPEN and ws.bufferedAmount == 0 and len(rec.of("open")) == 2
-    assert await asyncio.wait_for(ws.recv(), 10) == "b"
+    assert (await rec.wait_for("message", 2))[1]["data"] == "b"
     ws.close()
     await asyncio.wait_for(ws.drain(), 10)  # as WebSocket.drain() on a closing socket
     await ws.wait_closed()
