@@ -65,6 +65,11 @@ class Owner(Protocol):
     def _closed(self, closed: Closed) -> None:
         """The connection is closed."""
 
+    def _lost_loop(self, closed: Closed, why: str) -> None:
+        """The connection ended where no event can be dispatched (CPython: its event
+        loop was closed while it was open): CLOSED at once, with no events; ``why``
+        says what happened (the end of ``recv()``'s message)."""
+
     def _going_away(self) -> None:
         """The host is going away (the process exits): close with 1001, as a browser
         does when its page is unloaded."""
@@ -97,6 +102,13 @@ class Connection(Protocol):
         ``code`` None means a close frame without a body. Called at most once.
         ``quiet``: the user's own code gave up (a cancelled ``connect()``), so a
         connection still opening fails without a warning of pyws's."""
+
+    def settle(self) -> None:
+        """Report now, through :meth:`Owner._lost_loop`, an end the runtime cannot report
+        from its event loop (CPython: the loop was closed while the connection was open,
+        so nothing will run there again); a no-op otherwise. The facade calls it where a
+        state change would show (``readyState``, ``close()``, the async and blocking
+        calls)."""
 
     def check_awaitable_here(self) -> None:
         """Raise RuntimeError (saying which loop is which) if the running event loop is

@@ -33,13 +33,17 @@ def _settle(waiter: asyncio.Future[None] | None) -> None:
 class Inbox:
     """The messages waiting for ``recv()`` and the coroutines waiting on one socket."""
 
-    __slots__ = ("messages", "close_event", "_backlog", "_message_waiter", "_close_waiters")
+    __slots__ = ("messages", "close_event", "why", "_backlog", "_message_waiter",
+                 "_close_waiters")
 
-    def __init__(self, close_event: CloseEvent | None = None, backlog: Backlog | None = None) -> None:
+    def __init__(self, close_event: CloseEvent | None = None, backlog: Backlog | None = None,
+                 why: str | None = None) -> None:
         #: Messages not received yet; None until a queue is wanted (:meth:`want_messages`).
         self.messages: collections.deque[Any] | None = None
         #: The socket's close event, once CLOSED.
         self.close_event = close_event
+        #: What ``recv()`` says once the socket is closed and every message was received.
+        self.why = "the WebSocket is closed" if why is None else f"the WebSocket is closed: {why}"
         #: Counts the queued messages, to stop reading above max_queue (None: no bound).
         self._backlog = backlog
         self._message_waiter: asyncio.Future[None] | None = None
@@ -67,6 +71,14 @@ class Inbox:
             _settle(waiter)
         self._close_waiters.clear()
 
+    def lost(self, event: CloseEvent, why: str) -> None:
+        """The socket ended with its event loop closed: nobody waiting can be woken (their
+        tasks belong to that loop, and settling a future schedules on it)."""
+        self.close_event = event
+        self.why = f"the WebSocket is closed: {why}"
+        self._message_waiter = None
+        self._close_waiters.clear()
+
     # -- waited on by the socket's coroutines --------------------------------------------
 
     async def get(self) -> Any:
@@ -81,7 +93,7 @@ class Inbox:
                     self._backlog.dequeued(len(data))
                 return data
             if self.close_event is not None:
-                raise WebSocketError.from_close(self.close_event, "the WebSocket is closed")
+                raise WebSocketError.from_close(self.close_event, self.why)
             if self._message_waiter is not None and not self._message_waiter.done():
                 raise RuntimeError("recv() is already being awaited by another coroutine")
             import asyncio

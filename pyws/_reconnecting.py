@@ -183,6 +183,8 @@ class _Reconnector(EventTarget):
         self._discarded = 0
         self._inbox: Inbox | None = None
         self._close_event: ReconnectCloseEvent | None = None
+        #: drain() calls waiting for the held messages to be sent (or dropped).
+        self._drains: list[asyncio.Future[None]] = []
         if isinstance(url, str):
             self._open_link(url)  # an invalid URL raises here, as WebSocket's does
         else:
@@ -272,6 +274,13 @@ class _Reconnector(EventTarget):
             if self._stop is None and link.readyState is OPEN and link is self._link:
                 for data in self._queue.take():
                     link.send(data)
+        self._wake_drains()
+
+    def _wake_drains(self) -> None:
+        waiters, self._drains = self._drains, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def _ended(self, code: int, reason: str, was_clean: bool) -> None:
         """A connection ended (or an attempt failed): retry, or this is the end."""
@@ -351,6 +360,7 @@ class _Reconnector(EventTarget):
             logger.info("pyws: %d message(s) held for a reconnection were not sent", dropped)
         self._close_event = event
         self._dispatch(event)
+        self._wake_drains()
         if self._inbox is not None:
             self._inbox.closed(event)
 
@@ -377,7 +387,8 @@ class ReconnectingWebSocket(_Reconnector):
       ``close`` per connection, a :class:`ReconnectCloseEvent` (``willReconnect``,
       ``retryDelay``, ``retryCount``); the last one has ``willReconnect`` False.
     - ``recv()``, ``async for``, ``wait_closed()`` and their blocking forms span the
-      connections; they end when the socket is CLOSED.
+      connections; they end when the socket is CLOSED. ``drain()`` waits through a
+      reconnection for the held messages to be sent.
 
     Other keywords: ``max_retries`` (None), ``min_uptime`` (5 s: a connection open that
     long starts a new backoff series), and the :class:`~pyws.Options` of every connection,
@@ -531,6 +542,31 @@ class ReconnectingWebSocket(_Reconnector):
                 if self._stop is not None or exc.wasClean and exc.closeCode in (1000, 1005):
                     return
                 raise
+
+    async def drain(self, threshold: int = 0) -> None:
+        """Wait until every message sent so far was handed to a connection and that
+        connection's ``bufferedAmount`` is at most ``threshold`` bytes: while reconnecting,
+        through the next open and the sending of the held messages. Returns at once when
+        nothing waits (no message held, and the connection closed or still opening: what
+        a connection that dropped had not sent is lost, not waiting), and once CLOSED;
+        after :meth:`close`, as :meth:`pyws.WebSocket.drain` on a closing socket (held
+        messages are then discarded, not sent)."""
+        import asyncio
+
+        while self._state is not CLOSED:
+            link = self._link
+            if link is not None:
+                link._conn.check_awaitable_here()  # a clear error from another loop
+            if self._queue.messages:  # sent when the next connection opens (or dropped)
+                waiter = asyncio.get_running_loop().create_future()
+                self._drains.append(waiter)
+                await waiter
+                continue
+            if link is None or link.readyState is CONNECTING or link.readyState is CLOSED:
+                return
+            await link.drain(threshold)
+            if link is self._link and not self._queue.messages:
+                return
 
     async def wait_closed(self) -> ReconnectCloseEvent:
         """Wait until CLOSED (no more reconnection); return the last close event."""

@@ -67,6 +67,12 @@ class WebSocket(EventTarget):
     ``await drain()`` and their blocking forms ``recv_sync()``, ``wait_closed_sync()``.
 
     Raises :class:`~pyws.DOMSyntaxError` for an invalid URL or protocol list.
+
+    On CPython, a socket whose event loop is closed while it is open (a loop made and
+    closed by hand, without ``shutdown_asyncgens()``) is noticed lazily, at the next
+    ``readyState`` read, ``send()``, ``close()`` or async or blocking call: it is then
+    CLOSED (1006, not clean) with no events (they would run on that loop), its socket
+    is released, and a WARNING on the ``pyws`` logger says so.
     """
 
     CONNECTING = ReadyState.CONNECTING
@@ -97,6 +103,8 @@ class WebSocket(EventTarget):
         self._protocol = ""
         self._extensions = ""
         self._discarded = 0
+        #: What ended the socket where no close event could say it (recv()'s message).
+        self._end_why: str | None = None
         self._conn = runtime.connect(self, parsed, protocol_list, opts)
         self._max_buffered = opts.max_buffered
         self._backlog = None if opts.max_queue is None else Backlog(self._conn, opts.max_queue)
@@ -111,6 +119,10 @@ class WebSocket(EventTarget):
     @property
     def readyState(self) -> ReadyState:
         """CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3)."""
+        state = self._state
+        if state is CLOSED:
+            return state
+        self._conn.settle()  # (its loop may have been closed under it)
         state = self._state
         if state is OPEN and self._conn.closing:  # the server started closing
             return CLOSING
@@ -180,7 +192,9 @@ class WebSocket(EventTarget):
                 self._conn.send_binary(data)  # type: ignore[arg-type]
             return
         if state is CONNECTING:
-            raise InvalidStateError("Still in CONNECTING state.")
+            self._conn.settle()
+            if self._state is CONNECTING:
+                raise InvalidStateError("Still in CONNECTING state.")
         self._discarded += len(_usv_bytes(data)) if is_text else len(data)  # type: ignore[arg-type]
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
@@ -192,6 +206,8 @@ class WebSocket(EventTarget):
         :class:`~pyws.DOMSyntaxError` for a too-long reason.
         """
         code, reason_text = check_close_args(code, reason)
+        if self._state is not CLOSED:
+            self._conn.settle()
         if self._state is CLOSING or self._state is CLOSED:
             return
         self._state = ReadyState.CLOSING
@@ -253,6 +269,19 @@ class WebSocket(EventTarget):
         if self._state is OPEN:
             self._state = ReadyState.CLOSING
 
+    def _lost_loop(self, closed: Closed, why: str) -> None:
+        if self._state is CLOSED:
+            return
+        self._state = ReadyState.CLOSED
+        # Recorded for recv() and wait_closed(), not dispatched: listeners run on the
+        # socket's loop, which is closed.
+        event = TrustedCloseEvent("close", code=closed.code, reason=closed.reason,
+                                  wasClean=closed.was_clean)
+        self._close_event = event
+        self._end_why = why
+        if self._inbox is not None:
+            self._inbox.lost(event, why)
+
     def _closed(self, closed: Closed) -> None:
         if self._state is CLOSED:
             return
@@ -270,10 +299,12 @@ class WebSocket(EventTarget):
 
     def _waiting(self) -> Inbox:
         if self._state is not CLOSED:  # a closed socket's messages and close are plain data
-            self._conn.check_awaitable_here()
+            self._conn.settle()
+            if self._state is not CLOSED:
+                self._conn.check_awaitable_here()
         inbox = self._inbox
         if inbox is None:
-            inbox = self._inbox = Inbox(self._close_event, self._backlog)
+            inbox = self._inbox = Inbox(self._close_event, self._backlog, self._end_why)
         return inbox
 
     async def recv(self) -> Any:
@@ -307,6 +338,8 @@ class WebSocket(EventTarget):
     async def drain(self, threshold: int = 0) -> None:
         """Wait until ``bufferedAmount`` is at most ``threshold`` bytes (backpressure
         for large uploads), or the socket is closed."""
+        if self._state is not CLOSED:
+            self._conn.settle()
         if self._state is not CLOSED:
             self._conn.check_awaitable_here()
             await self._conn.wait_buffered(threshold)

@@ -9,6 +9,10 @@
   thread. At exit its open sockets are closed with 1001.
 - From inside the socket's own running loop (a handler, a coroutine) blocking would
   stop the very loop that must deliver the answer: RuntimeError, naming the async form.
+- A socket whose loop has ended (``asyncio.run()`` returned, or the loop was closed by
+  hand) is CLOSED: nothing can arrive any more, so the call is answered at once without
+  a loop (messages queued before the end, the close event, or ``WebSocketError`` saying
+  that the loop ended and what to do instead).
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar, cast
 
+from .._errors import WebSocketError
 from . import _host
+from ._connection import LOOP_CLOSED
 
 if TYPE_CHECKING:
     from .._backend import Connection
@@ -81,8 +87,42 @@ def run_blocking(conn: Connection | None, make: Callable[[], Awaitable[T]],
             f"cannot block inside the event loop this WebSocket runs on: use {async_form}")
     if loop.is_running():
         return asyncio.run_coroutine_threadsafe(_bounded(make, timeout), loop).result()
-    if _host.is_script_host(loop) and main_thread and running is None:
+    if loop.is_closed() and conn is not None:
+        return _after_the_loop(conn, make)
+    host = _host.is_script_host(loop)
+    if host and main_thread and running is None:
         return loop.run_until_complete(_bounded(make, timeout))
+    if host:
+        raise RuntimeError(
+            "this WebSocket lives on the main thread's script host: block on it from the "
+            f"main thread, or open it with pyws.connect_sync() in this thread, or use {async_form}")
     raise RuntimeError(
-        "this WebSocket lives on the main thread's script host: block on it from the main "
-        f"thread, or open it with pyws.connect_sync() in this thread, or use {async_form}")
+        "this WebSocket lives on an event loop that is not running (the one that was running "
+        "when it was made): block on it while that loop runs in another thread, or await it "
+        f"on that loop ({async_form}), or open it with pyws.connect_sync() outside any loop")
+
+
+#: What to do instead of blocking on a socket whose event loop has ended.
+ADVICE = ("to block on a socket from code outside any event loop, open it there with "
+          "pyws.connect_sync() (or WebSocket()); to use one made inside asyncio.run(), "
+          "await it inside that coroutine")
+
+
+def _after_the_loop(conn: Connection, make: Callable[[], Awaitable[T]]) -> T:
+    """Answer a blocking call on a socket whose loop is closed: it is CLOSED (or is made
+    so now), and a CLOSED socket's async calls never wait, so its coroutine runs to the
+    end in one step, with no loop."""
+    conn.settle()
+    step = make().__await__()
+    try:
+        step.send(None)
+    except StopIteration as done:
+        return cast(T, done.value)
+    except WebSocketError as exc:
+        said = exc.message
+        if LOOP_CLOSED not in said:  # closed before its loop ended: say that it ended
+            said += "; the event loop it lived on has ended, so nothing more can arrive"
+        raise WebSocketError(f"{said}: {ADVICE}", exc.closeCode, exc.reason,
+                             exc.wasClean) from None
+    step.close()  # pragma: no cover - a CLOSED socket's calls do not wait
+    raise RuntimeError("pyws: a closed WebSocket's call waited")

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
-from .._backend import DROPPED, Closed
+from .._backend import DROPPED, FAILED, Closed
 from .._redact import redact_url
 from .._version import __version__
 from . import _host
@@ -38,6 +38,7 @@ from ._browser_client import (
     encode_text,
 )
 from ._browser_rules import TCP_CLOSE_TIMEOUT
+from ._dial import release
 from ._keepalive import Keepalive
 from ._opening import Opening
 from ._outbox import Outbox
@@ -58,6 +59,11 @@ USER_AGENT = f"pyws/{__version__} Python/{sys.version_info.major}.{sys.version_i
 _get_ident = threading.get_ident
 _CLOSED = Phase.CLOSED
 
+#: Whoever notices first that a loop was closed under a connection ends it (any thread).
+_ending = threading.Lock()
+
+LOOP_CLOSED = "the event loop it lived on was closed while it was open"
+
 
 class ClientConnection(asyncio.Protocol):
     """A WebSocket client connection on an asyncio loop (see pyws._backend.Connection)."""
@@ -76,13 +82,15 @@ class ClientConnection(asyncio.Protocol):
         self._shown = redact_url(url.href)
         self._options = options
         self._client = client = BrowserClient(url, protocols, options, USER_AGENT)
-        self._outbox = Outbox(loop, client, self._thread_id)
+        self._outbox = Outbox(loop, client, self._thread_id, self.settle)
         self._transport: asyncio.Transport | None = None
         self._opening = Opening(self, client, url, options, USER_AGENT, self._fail)
         self._end_timer = Timer(loop, self._end_timed_out)
         self._reading = Reading(loop, self._receive)
         self._keepalive = Keepalive(loop, options.ping_interval, options.ping_timeout, client,
                                     self._outbox, self._fail)
+        #: The facade was told the connection ended (or is about to be, on the loop).
+        self._ended = False
         self._on_loop(self._start)  # a task, so nothing happens inside the constructor
 
     # -- the facade's side (may be called from any thread) -----------------------
@@ -114,11 +122,17 @@ class ClientConnection(asyncio.Protocol):
     def check_awaitable_here(self) -> None:
         _host.check_awaited_on(self.loop)
 
+    def settle(self) -> None:
+        if not self._ended and self.loop.is_closed():
+            self._loop_closed()
+
     def pause_reading(self) -> None:
-        self._reading.pause()
+        if not self._ended:
+            self._reading.pause()
 
     def resume_reading(self) -> None:
-        self._reading.resume()
+        if not self._ended:  # (recv() of a message queued before the loop was closed)
+            self._reading.resume()
 
     def going_away(self) -> None:
         """The host is exiting (Ctrl-C, sys.exit, the loop shutting down): close with 1001."""
@@ -311,6 +325,9 @@ class ClientConnection(asyncio.Protocol):
         self.loop.call_soon(self._report, closed)
 
     def _report(self, closed: Closed) -> None:
+        if self._ended:  # the loop was closed meanwhile, and that was reported
+            return
+        self._ended = True
         self._keepalive.stop()
         self._opening.over()
         self._end_timer.cancel()
@@ -318,6 +335,27 @@ class ClientConnection(asyncio.Protocol):
             self._owner._closed(closed)
         finally:
             _host.untrack(self.loop, self)
+
+    def _loop_closed(self) -> None:
+        """The loop was closed (by hand, without ``shutdown_asyncgens()``) while the
+        connection was open: nothing runs there again, so the transport cannot close
+        itself. Let go of the socket here, and tell the facade now (any thread)."""
+        with _ending:
+            if self._ended:
+                return
+            self._ended = True
+        logger.warning("WebSocket connection to '%s' closed: %s (closed by hand, without "
+                       "shutdown_asyncgens(); asyncio.run() closes its sockets first)",
+                       self._shown, LOOP_CLOSED)
+        self._client.abandon()
+        self._keepalive.stop()
+        self._end_timer.cancel()
+        self._reading.attach(None)
+        transport, self._transport = self._transport, None
+        self._outbox.abandon()
+        release(transport, self._opening.socket)
+        _host.forget(self.loop, self)
+        self._owner._lost_loop(FAILED, LOOP_CLOSED)
 
     # -- timers -------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ from typing import Any, Protocol
 
 __all__ = [
     "Hosted", "GOING_AWAY_TIMEOUT", "loop_for_new_socket", "script_host_loop", "is_script_host",
-    "track", "untrack", "open_count", "close_all", "at_exit", "check_awaited_on",
+    "track", "untrack", "forget", "open_count", "close_all", "at_exit", "check_awaited_on",
 ]
 
 logger = logging.getLogger("pyws")
@@ -171,6 +171,17 @@ def untrack(loop: asyncio.AbstractEventLoop, conn: Hosted) -> None:
     if sockets is not None:
         sockets.open.discard(conn)
         sockets.changed()
+
+
+def forget(loop: asyncio.AbstractEventLoop, conn: Hosted) -> None:
+    """``conn`` ended with ``loop`` closed (any thread): no waiter is woken (their
+    futures belong to that loop)."""
+    sockets = _sockets.get(loop)
+    if sockets is not None:
+        sockets.open.discard(conn)
+        if not sockets.open:
+            # Its shutdown sentinel's finalizer refers to the loop: let the loop go.
+            _sockets.pop(loop, None)
 
 
 def open_count(loop: asyncio.AbstractEventLoop) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -35,7 +36,7 @@ class Opening:
     """The opening of one connection; ``fail(why)`` gives the connection up."""
 
     __slots__ = ("_protocol", "_client", "_url", "_options", "_user_agent", "_fail", "_task",
-                 "_timer", "_over", "proxy", "retrying")
+                 "_timer", "_over", "proxy", "retrying", "socket")
 
     def __init__(self, protocol: asyncio.Protocol, client: BrowserClient, url: WebSocketURL,
                  options: Options, user_agent: str, fail: Callable[[str], None]) -> None:
@@ -44,6 +45,8 @@ class Opening:
         #: Set when a 401 challenge is answered on a new connection: the first one's
         #: end is then not the socket's.
         self.retrying = False
+        #: The socket the dial made (the transport's), once connected.
+        self.socket: socket.socket | None = None
         self._client = client
         self._protocol = protocol
         self._url = url
@@ -93,7 +96,8 @@ class Opening:
             self.proxy = _dial.route(options, url)
             while True:
                 async with _dial.connected(self._protocol, url, ssl_context, self.proxy, options,
-                                           self._user_agent):
+                                           self._user_agent) as sock:
+                    self.socket = sock
                     assert self._over is not None
                     await self._over
                 if not self._retry():

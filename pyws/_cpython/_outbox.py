@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -40,8 +41,11 @@ _JOINING_WRITELINES = asyncio.WriteTransport.writelines
 class Outbox:
     """The outgoing side of one connection (see the module docstring)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, client: BrowserClient, thread_id: int | None) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, client: BrowserClient, thread_id: int | None,
+                 loop_closed: Callable[[], None]) -> None:
         self._loop = loop
+        #: Called when a send finds the loop closed (nothing will write it).
+        self._loop_closed = loop_closed
         self._client = client
         #: The thread the loop runs on (messages from others cross over).
         self._thread_id = thread_id
@@ -92,11 +96,17 @@ class Outbox:
             self._queued_bytes += len(payload)
             if not self._flush_scheduled and not self._holding:
                 self._flush_scheduled = True
-                self._loop.call_soon(self.flush)
+                try:
+                    self._loop.call_soon(self.flush)
+                except RuntimeError:  # the loop is closed: the message stays counted
+                    self._loop_closed()
         else:
             with self._foreign_lock:
                 self._foreign_bytes += len(payload)
-            self._loop.call_soon_threadsafe(self._arrive, is_text, payload)
+            try:
+                self._loop.call_soon_threadsafe(self._arrive, is_text, payload)
+            except RuntimeError:
+                self._loop_closed()
 
     def _arrive(self, is_text: bool, payload: bytes) -> None:
         with self._foreign_lock:
@@ -201,6 +211,12 @@ class Outbox:
             self._drain_waiters.append(waiter)
             self._wake_at(threshold)
             await waiter
+
+    def abandon(self) -> None:
+        """The loop is closed: forget the transport and ``drain()``'s waiters (their
+        tasks belong to that loop; settling a future would schedule on it)."""
+        self._transport = None
+        self._drain_waiters = []
 
     def writable(self) -> None:
         """The transport's buffer fell to its low-water mark (or TCP is gone): waiters

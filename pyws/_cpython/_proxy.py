@@ -33,6 +33,7 @@ import dataclasses
 import functools
 import ipaddress
 import re
+import socket
 import ssl
 import sys
 import urllib.parse
@@ -262,10 +263,11 @@ def _connect_request(proxy: ProxyURL, host: str, port: int, user_agent: str) -> 
 
 async def open_tunnel(protocol: Any, proxy: ProxyURL, host: str, port: int,
                       ssl_context: ssl.SSLContext | None, proxy_ssl: ssl.SSLContext | None,
-                      user_agent: str) -> None:
+                      user_agent: str) -> socket.socket:
     """Connect ``protocol`` to ``host``:``port`` through ``proxy`` (TLS with
     ``ssl_context`` for ``wss://``; ``proxy_ssl`` for an https:// proxy); calls
-    ``protocol.connection_made()``."""
+    ``protocol.connection_made()`` and returns the socket to the proxy (pyws's own: the
+    transports own it, and the connection may close it itself, :mod:`._dial`)."""
     loop = asyncio.get_running_loop()
     secure_proxy = proxy.scheme == "https"
     if secure_proxy and proxy_ssl is None:
@@ -275,9 +277,14 @@ async def open_tunnel(protocol: Any, proxy: ProxyURL, host: str, port: int,
                          "later (TLS inside TLS)")
     request = _connect_request(proxy, host, port, user_agent)
     try:
-        transport, tunnel = await loop.create_connection(
-            lambda: _Tunnel(request, proxy, loop), proxy.host, proxy.port,
-            ssl=proxy_ssl, server_hostname=proxy.host if secure_proxy else None)
+        sock = await _connect_socket(loop, proxy.host, proxy.port)
+        try:
+            transport, tunnel = await loop.create_connection(
+                lambda: _Tunnel(request, proxy, loop), sock=sock,
+                ssl=proxy_ssl, server_hostname=proxy.host if secure_proxy else None)
+        except BaseException:
+            sock.close()  # (asyncio closed it already, unless it failed before TLS)
+            raise
     except ssl.SSLError as exc:  # TLS to an https:// proxy
         raise ProxyError(f"could not connect to the proxy {proxy} ({proxy.source}): TLS "
                          f"handshake failed: {_tls.describe(exc, proxy.host, proxy_ssl)}") from exc
@@ -308,3 +315,30 @@ async def open_tunnel(protocol: Any, proxy: ProxyURL, host: str, port: int,
     except BaseException:
         transport.abort()
         raise
+    return sock
+
+
+async def _connect_socket(loop: asyncio.AbstractEventLoop, host: str, port: int) -> socket.socket:
+    """A TCP socket connected to the proxy: its addresses tried in turn, as
+    ``loop.create_connection(host, port)`` does (no endpoint lock: the proxy is not the
+    WebSocket server)."""
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    if not infos:
+        raise OSError("getaddrinfo() returned empty list")
+    errors: list[OSError] = []
+    for family, type_, proto, _, address in infos:
+        sock = socket.socket(family, type_, proto)
+        try:
+            sock.setblocking(False)
+            await loop.sock_connect(sock, address)
+        except OSError as exc:
+            sock.close()
+            errors.append(exc)
+            continue
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+    if len(errors) == 1:
+        raise errors[0]
+    raise OSError(f"Multiple exceptions: {', '.join(map(str, errors))}")

@@ -134,6 +134,9 @@ class JSConnection:
             self._finish(1006, "", was_clean=False)
             self._in_call = False
 
+    def settle(self) -> None:
+        """The host's socket reports its own end, through its events."""
+
     def check_awaitable_here(self) -> None:
         """One loop (the host's) runs everything here."""
 

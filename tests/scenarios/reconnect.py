@@ -340,6 +340,41 @@ async def held_sends_are_bounded(server: str, refused: str) -> None:
     await asyncio.wait_for(sized.wait_closed(), 10)
 
 
+async def drain_waits_for_the_next_open_and_the_held_messages(server: str, refused: str) -> None:
+    group = _group()
+    ws = pyws.ReconnectingWebSocket(f"{server}/echo?group={group}",
+                                    backoff=lambda: iter([0.5, 0.5, 0.5]))
+    rec = Recorder(ws)
+    ws.send("held0")  # held until the first open
+    await asyncio.wait_for(ws.drain(), 10)
+    assert ws.readyState == OPEN and ws.bufferedAmount == 0
+    assert len(rec.of("open")) == 1
+    assert (await rec.wait_for("message"))[0]["data"] == "held0"
+    await asyncio.wait_for(ws.drain(10**9), 1)  # at or below the threshold already
+    await control(server, f"/drop?group={group}")
+    await rec.wait_for("close")
+    assert ws.readyState == CONNECTING
+    await asyncio.wait_for(ws.drain(), 1)  # nothing sent since the drop: nothing waits
+    ws.send("b")  # held while waiting to retry (0.5 s)
+    draining = asyncio.ensure_future(ws.drain())
+    await asyncio.sleep(0.2)
+    assert not draining.done() and ws.readyState == CONNECTING
+    await asyncio.wait_for(draining, 10)
+    assert ws.readyState == OPEN and ws.bufferedAmount == 0 and len(rec.of("open")) == 2
+    assert (await rec.wait_for("message", 2))[1]["data"] == "b"
+    ws.close()
+    await asyncio.wait_for(ws.drain(), 10)  # as WebSocket.drain() on a closing socket
+    await ws.wait_closed()
+    await asyncio.wait_for(ws.drain(), 1)  # CLOSED: at once
+    log = await control(server, f"/log?group={group}")
+    assert log["received"] == ["held0", "b"], log
+    # A socket that gives up with messages held: drain() returns at the end, unsent.
+    gone = pyws.ReconnectingWebSocket(refused, backoff=FAST, max_retries=1)
+    gone.send("never")
+    await asyncio.wait_for(gone.drain(), 10)
+    assert gone.readyState == CLOSED and gone.bufferedAmount == len("never")
+
+
 async def same_api_as_websocket(server: str, refused: str) -> None:
     ws = pyws.ReconnectingWebSocket(server + "/echo", ["chat"])
     assert ws.url == server + "/echo" and ws.CONNECTING == 0 and pyws.ReconnectingWebSocket.OPEN == 1
