@@ -14,6 +14,7 @@ Every rule raises the exception the standard names (see :mod:`pyws._errors`).
 from __future__ import annotations
 
 import dataclasses
+import enum
 import ipaddress
 import re
 from collections.abc import Iterable
@@ -22,6 +23,7 @@ from ._errors import DOMSyntaxError, InvalidAccessError
 from ._redact import redact_urls
 
 __all__ = [
+    "ReadyState",
     "WebSocketURL",
     "parse_url",
     "parse_protocols",
@@ -30,6 +32,16 @@ __all__ = [
     "to_usv",
     "parse_host",
 ]
+
+
+class ReadyState(enum.IntEnum):
+    """The values of ``readyState``."""
+
+    CONNECTING = 0
+    OPEN = 1
+    CLOSING = 2
+    CLOSED = 3
+
 
 # -- URL ---------------------------------------------------------------------------
 

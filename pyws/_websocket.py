@@ -5,19 +5,17 @@ This facade owns all the behaviour the standard specifies: argument checks, the
 fire, in which order, with what content. The backend (:mod:`pyws._backend`) only moves
 bytes and reports what happened on the wire.
 
-Beyond the browser, the same object has the Python-native methods (``recv()``,
-``async for``, ``wait_closed()``, ``drain()`` and their blocking forms), fed by the same
-dispatch (:mod:`pyws._inbox`).
+Beyond the browser, the same object has the Python-native methods
+(:mod:`pyws._native_methods`), fed by the same dispatch (:mod:`pyws._inbox`).
 """
 
 from __future__ import annotations
 
-import enum
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ._blob import Blob
-from ._errors import InvalidStateError, WebSocketError
+from ._errors import InvalidStateError
 from ._events import (
     EventTarget,
     TrustedCloseEvent,
@@ -30,7 +28,8 @@ from ._inbox import Inbox
 from ._options import Options
 from ._redact import redact_url
 from ._runtime import backend
-from ._spec import check_close_args, parse_protocols, parse_url, to_usv
+from ._native_methods import NativeMethods
+from ._spec import ReadyState, check_close_args, parse_protocols, parse_url, to_usv
 
 if TYPE_CHECKING:
     import asyncio
@@ -41,20 +40,11 @@ if TYPE_CHECKING:
 __all__ = ["WebSocket", "ReadyState"]
 
 
-class ReadyState(enum.IntEnum):
-    """The values of ``readyState``."""
-
-    CONNECTING = 0
-    OPEN = 1
-    CLOSING = 2
-    CLOSED = 3
-
-
 CONNECTING, OPEN, CLOSING, CLOSED = ReadyState
 _BINARY_TYPES = ("blob", "arraybuffer")
 
 
-class WebSocket(EventTarget):
+class WebSocket(NativeMethods, EventTarget):
     """A WebSocket connection with the browser's API.
 
     ``WebSocket(url, protocols=None, **options)`` starts connecting at once; events
@@ -294,69 +284,6 @@ class WebSocket(EventTarget):
         self._dispatch(event)
         if self._inbox is not None:
             self._inbox.closed(event)
-
-    # -- the Python-native methods ----------------------------------------------------
-
-    def _waiting(self) -> Inbox:
-        if self._state is not CLOSED:  # a closed socket's messages and close are plain data
-            self._conn.settle()
-            if self._state is not CLOSED:
-                self._conn.check_awaitable_here()
-        inbox = self._inbox
-        if inbox is None:
-            inbox = self._inbox = Inbox(self._close_event, self._backlog, self._end_why)
-        return inbox
-
-    async def recv(self) -> Any:
-        """The data of the next message (``str``, or bytes-like per ``binaryType``).
-
-        Raises :class:`~pyws.WebSocketError` once the socket is closed and every queued
-        message was received (``closeCode``/``reason``/``wasClean`` tell how it closed);
-        ``RuntimeError`` if another coroutine is already in ``recv()``.
-        """
-        return await self._waiting().get()
-
-    def __aiter__(self) -> AsyncIterator[Any]:
-        """Every message until the socket closes: a clean close (1000 or 1005, wasClean)
-        ends the iteration, any other raises :class:`~pyws.WebSocketError`."""
-        return self._messages()
-
-    async def _messages(self) -> AsyncIterator[Any]:
-        while True:
-            try:
-                yield await self.recv()
-            except WebSocketError as exc:
-                if exc.wasClean and exc.closeCode in (1000, 1005):
-                    return
-                raise
-
-    async def wait_closed(self) -> CloseEvent:
-        """Wait until the socket is CLOSED; return its ``close`` event (code, reason,
-        wasClean). Does not close the socket: call :meth:`close` for that."""
-        return await self._waiting().wait_closed()
-
-    async def drain(self, threshold: int = 0) -> None:
-        """Wait until ``bufferedAmount`` is at most ``threshold`` bytes (backpressure
-        for large uploads), or the socket is closed."""
-        if self._state is not CLOSED:
-            self._conn.settle()
-        if self._state is not CLOSED:
-            self._conn.check_awaitable_here()
-            await self._conn.wait_buffered(threshold)
-
-    def recv_sync(self, timeout: float | None = None) -> Any:
-        """Block until the next message and return its data (see :meth:`recv`).
-
-        Raises ``TimeoutError`` after ``timeout`` seconds. Works in plain scripts,
-        threads and Jupyter cells on CPython; under Pyodide only where JSPI can block
-        (otherwise it raises ``RuntimeError`` pointing to ``await ws.recv()``).
-        """
-        return backend().run_blocking(self._conn, self.recv, timeout, "await ws.recv()")
-
-    def wait_closed_sync(self, timeout: float | None = None) -> CloseEvent:
-        """Block until the socket is CLOSED; return its close event."""
-        return backend().run_blocking(self._conn, self.wait_closed, timeout,
-                                      "await ws.wait_closed()")
 
 
 def _usv_bytes(text: str) -> bytes:

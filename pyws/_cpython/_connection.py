@@ -77,14 +77,14 @@ class ClientConnection(asyncio.Protocol):
         # the script host (it runs there when the script ends).
         self._thread_id = threading.main_thread().ident if hosted else _get_ident()
         self._owner = owner
-        self._url = url
         #: The URL as every log record shows it: the password masked.
         self._shown = redact_url(url.href)
         self._options = options
         self._client = client = BrowserClient(url, protocols, options, USER_AGENT)
         self._outbox = Outbox(loop, client, self._thread_id, self.settle)
         self._transport: asyncio.Transport | None = None
-        self._opening = Opening(self, client, url, options, USER_AGENT, self._fail)
+        self._opening = Opening(self, client, url, options, USER_AGENT, self._fail,
+                                self._shown)
         self._end_timer = Timer(loop, self._end_timed_out)
         self._reading = Reading(loop, self._receive)
         self._keepalive = Keepalive(loop, options.ping_interval, options.ping_timeout, client,
@@ -249,9 +249,9 @@ class ClientConnection(asyncio.Protocol):
                 elif kind is Failed:
                     self._protocol_error(cast(Failed, event).why)
                 elif kind is Rejected:
-                    self._rejected(cast(Rejected, event).why)
+                    self._opening.rejected(cast(Rejected, event).why, self._transport)
                 elif kind is Challenged:
-                    self._challenged(cast(Challenged, event).why)
+                    self._opening.challenged(cast(Challenged, event).why, self._transport)
         finally:
             outbox.release()
 
@@ -261,28 +261,6 @@ class ClientConnection(asyncio.Protocol):
         if opened.extensions:  # permessage-deflate: bound what one read can inflate
             self._reading.in_slices()
         self._owner._opened(opened.protocol, opened.extensions)
-
-    def _rejected(self, why: str) -> None:
-        """The opening handshake failed: drop the connection; it is reported when TCP is
-        gone."""
-        logger.warning("WebSocket connection to '%s' failed: %s", self._shown, why)
-        self._opening.over()
-        if self._transport is not None:
-            self._transport.abort()
-
-    def _challenged(self, why: str) -> None:
-        """A 401 with a Basic challenge, and the URL has credentials: answer it on a new
-        connection, unless the credentials would cross a proxy in clear text."""
-        proxy = self._opening.proxy
-        if proxy is not None and not self._url.secure:
-            self._rejected(f"{why}, but the URL's credentials are not sent over ws:// through "
-                           f"the proxy {proxy}, which could read them (use wss://)")
-            return
-        logger.debug("WebSocket connection to '%s': %s: sending the URL's on a new "
-                     "connection", self._shown, why)
-        self._opening.retrying = True
-        if self._transport is not None:
-            self._transport.abort()
 
     def _protocol_error(self, why: str) -> None:
         """The server broke the protocol: our close frame (written already), then end TCP;

@@ -1,4 +1,5 @@
-"""Reaching the server, within ``open_timeout``: the dial task and the open timer.
+"""Reaching the server, within ``open_timeout``: the dial task, the open timer, and what
+a failed or challenged opening handshake leads to.
 
 The dial (:mod:`._dial`: a proxy tunnel, or RFC 6455 section 4.1's endpoint lock held
 until the handshake is over; Happy Eyeballs; TLS) calls ``connection_made()`` on the
@@ -33,13 +34,15 @@ logger = logging.getLogger("pyws")
 
 
 class Opening:
-    """The opening of one connection; ``fail(why)`` gives the connection up."""
+    """The opening of one connection; ``fail(why)`` gives the connection up; ``shown`` is
+    the URL as log records show it."""
 
-    __slots__ = ("_protocol", "_client", "_url", "_options", "_user_agent", "_fail", "_task",
-                 "_timer", "_over", "proxy", "retrying", "socket")
+    __slots__ = ("_protocol", "_client", "_url", "_options", "_user_agent", "_fail", "_shown",
+                 "_task", "_timer", "_over", "proxy", "retrying", "socket")
 
     def __init__(self, protocol: asyncio.Protocol, client: BrowserClient, url: WebSocketURL,
-                 options: Options, user_agent: str, fail: Callable[[str], None]) -> None:
+                 options: Options, user_agent: str, fail: Callable[[str], None],
+                 shown: str) -> None:
         #: The proxy the connection goes through (None: directly), once known.
         self.proxy: ProxyURL | None = None
         #: Set when a 401 challenge is answered on a new connection: the first one's
@@ -53,6 +56,7 @@ class Opening:
         self._options = options
         self._user_agent = user_agent
         self._fail = fail
+        self._shown = shown
         self._task: asyncio.Task[None] | None = None
         self._timer: Timer | None = None
         self._over: asyncio.Future[None] | None = None
@@ -72,6 +76,28 @@ class Opening:
             self._timer.cancel()
         if self._over is not None and not self._over.done():
             self._over.set_result(None)
+
+    def rejected(self, why: str, transport: asyncio.Transport | None) -> None:
+        """The opening handshake failed: drop the connection; it is reported when TCP is
+        gone."""
+        logger.warning("WebSocket connection to '%s' failed: %s", self._shown, why)
+        self.over()
+        if transport is not None:
+            transport.abort()
+
+    def challenged(self, why: str, transport: asyncio.Transport | None) -> None:
+        """A 401 with a Basic challenge, and the URL has credentials: answer it on a new
+        connection, unless the credentials would cross a proxy in clear text."""
+        if self.proxy is not None and not self._url.secure:
+            self.rejected(f"{why}, but the URL's credentials are not sent over ws:// through "
+                          f"the proxy {self.proxy}, which could read them (use wss://)",
+                          transport)
+            return
+        logger.debug("WebSocket connection to '%s': %s: sending the URL's on a new "
+                     "connection", self._shown, why)
+        self.retrying = True
+        if transport is not None:
+            transport.abort()
 
     def cancel(self) -> None:
         """The connection is given up: stop dialing (unless this is the dial itself)."""
