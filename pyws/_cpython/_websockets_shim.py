@@ -397,6 +397,8 @@ class ChunkReader(StreamReader):
             yield
 
     def _merge(self) -> None:
+        if self._pos == len(self._data) and not self._chunks:
+            return  # nothing arrived since the last step (the handshake's lines)
         buffer = self.buffer
         if self._pos < len(self._data):
             buffer += memoryview(self._data)[self._pos:]
