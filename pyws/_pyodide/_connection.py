@@ -8,7 +8,11 @@ facade and papers over hosts that deviate from the browser:
   (1006) itself.
 - Node's WebSocket drops data sent in the CLOSING state without counting it in
   ``bufferedAmount``: pyws counts it (a browser's socket does, as the standard says; there
-  pyws hands every message to the host without reading ``readyState`` first).
+  pyws hands every message to the host without reading ``readyState`` first). It reads
+  ``readyState`` before a send only when it cannot know the answer: inside its own
+  ``open`` and ``message`` handlers the host's socket is OPEN (it fires them only then,
+  and its state changes only on a later turn of the JavaScript loop, or by a close() that
+  pyws makes itself).
 
 Handlers are two ``create_proxy`` proxies (one for ``message``, one for the other three
 events) made once per socket and destroyed after the ``close`` event (never while one of them is running), so nothing leaks and no
@@ -63,6 +67,8 @@ class JSConnection:
         self._discarded = 0
         # Whether to check readyState before each send (see the module docstring).
         self._count_discarded = _probe.host_kind() == "node"
+        # True while an open or message handler of this socket runs: readyState is OPEN.
+        self._known_open = False
         try:
             self._js = ws_class.new(url.href, to_js(list(protocols)))
         except JsException as exc:
@@ -88,7 +94,7 @@ class JSConnection:
         return bool(self._js.readyState == _JS_CLOSING)
 
     def send_text(self, data: str) -> None:
-        if self._count_discarded and self._js.readyState == _JS_CLOSING:
+        if self._count_discarded and not self._known_open and self._js.readyState == _JS_CLOSING:
             self._discarded += len(to_usv(data).encode("utf-8"))
             return
         try:
@@ -97,7 +103,7 @@ class JSConnection:
             raise _translate(exc) from None
 
     def send_binary(self, data: bytes) -> None:
-        if self._count_discarded and self._js.readyState == _JS_CLOSING:
+        if self._count_discarded and not self._known_open and self._js.readyState == _JS_CLOSING:
             self._discarded += len(data)
             return
         try:
@@ -112,6 +118,7 @@ class JSConnection:
         # Node's undici fires error synchronously inside close() while CONNECTING:
         # events that fire during this call are handled on a later turn.
         self._in_call = True
+        self._known_open = False
         try:
             if code is None:
                 self._js.close()
@@ -128,6 +135,7 @@ class JSConnection:
         logger.warning("WebSocket connection to '%s' failed: %s", self._href, why)
         self._failed = True
         self._in_call = True  # report on the next turn, as every event is
+        self._known_open = False
         try:
             self._js.close()
         finally:
@@ -162,13 +170,21 @@ class JSConnection:
 
     def _on_open(self, event: Any) -> None:
         js = self._js
-        self._owner._opened(str(js.protocol), str(js.extensions))
+        self._known_open = True
+        try:
+            self._owner._opened(str(js.protocol), str(js.extensions))
+        finally:
+            self._known_open = False
 
     def _on_message(self, event: Any) -> None:
         data = event.data
         if type(data) is not str:
             data = data.to_bytes()  # an ArrayBuffer
-        self._owner._received(data)
+        self._known_open = True
+        try:
+            self._owner._received(data)
+        finally:
+            self._known_open = False
 
     def _on_error(self, event: Any) -> None:
         self._failed = True

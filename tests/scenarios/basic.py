@@ -244,6 +244,30 @@ async def send_after_close_is_discarded(server: str, refused: str) -> None:
     assert trace.count("message") == 0
 
 
+async def send_after_the_servers_close_frame_is_counted(server: str, refused: str) -> None:
+    # CLOSING without close(): the server's close frame arrived (after a message) and the
+    # close event has not. Data sent then is discarded and counted, from a handler of the
+    # socket or not (Node's WebSocket does not count it: pyws does).
+    key = f"hold-{id(object())}"
+    ws = WebSocket(f"{server}/close-hold?id={key}")
+    trace = Trace(ws)
+    await trace.wait_for("message")
+    for _ in range(500):
+        if ws.readyState == CLOSING:
+            break
+        await asyncio.sleep(0.01)
+    assert ws.readyState == CLOSING, ws.readyState
+    before = ws.bufferedAmount
+    ws.send("abc")
+    ws.send(b"\x00" * 4)
+    assert ws.bufferedAmount == before + 7, (before, ws.bufferedAmount)
+    resume = WebSocket(f"{server}/resume?id={key}")
+    await Trace(resume).closed()
+    events = await trace.closed()
+    assert trace.types() == ["open", "message", "close"], events
+    assert events[-1]["code"] == 4000 and events[-1]["wasClean"] is True, events
+
+
 async def messages_after_close_are_dropped(server: str, refused: str) -> None:
     ws = WebSocket(server + "/messages?n=50")
     trace = Trace(ws)
