@@ -152,7 +152,14 @@ const jsWorkloads = {
   },
 };
 
-async function runJs(url, counts, payload) {
+// The client's CPU clock: seconds, or {name: seconds} (pyodide_workloads.py's
+// read_cpu_clock), maybe as a Promise.
+async function readCpu(cpuClock) {
+  const v = await cpuClock();
+  return typeof v === "number" ? { cpu: v } : v;
+}
+
+async function runJs(url, counts, payload, cpuClock) {
   for (const [key, n] of Object.entries(WARMUP)) {
     if (!counts[key]) continue;
     await withTimeout(jsWorkloads[key](url, n, payload.subarray(0, WARM_BIN)), `js warm-up ${key}`);
@@ -161,7 +168,12 @@ async function runJs(url, counts, payload) {
   for (const key of ["w1", "w2", "w3", "w4"]) {
     const n = counts[key];
     if (!n) continue;
+    const c0 = await readCpu(cpuClock);
     const r = await withTimeout(jsWorkloads[key](url, n, payload), `js ${key}`);
+    const c1 = await readCpu(cpuClock);
+    for (const [name, t1] of Object.entries(c1)) {
+      if (name in c0) res[`${key}_${name}_${key === "w3" ? "ms" : "us"}`] = (t1 - c0[name]) / n * (key === "w3" ? 1e3 : 1e6);
+    }
     if (key === "w1") {
       const lat = Array.from(r.lat).sort((a, b) => a - b);
       res.w1_p50 = lat[Math.floor(lat.length / 2)] * 1000;
@@ -178,12 +190,15 @@ async function runJs(url, counts, payload) {
 /**
  * @param {{indexURL: string, url: string, reps: number, impls: string[],
  *          counts: Record<string, Record<string, number>>, deadline: number,
- *          report: (o: object) => Promise<void> | void}} config
+ *          report: (o: object) => Promise<void> | void,
+ *          cpuClock: () => number | object | Promise<number | object>}} config
  *   counts: per implementation, {w1: n, w2: n, w3: n, w4: n};
  *   deadline: seconds from now (Pyodide's load included) past which no repetition starts;
- *   profile: {impl, workload, n}, to cProfile one Python workload instead.
+ *   profile: {impl, workload, n}, to cProfile one Python workload instead;
+ *   cpuClock: the client's CPU time in seconds (or {cpu, ...: seconds}), read before and
+ *   after each workload (Node: process.cpuUsage(); Chromium: run.py reads /proc).
  */
-export async function runBench({ indexURL, url, reps, impls, counts, deadline, report, profile }) {
+export async function runBench({ indexURL, url, reps, impls, counts, deadline, report, profile, cpuClock }) {
   const t0 = performance.now();
   const pyodide = await loadPyws({ indexURL });
   const loadSeconds = (performance.now() - t0) / 1000;
@@ -225,9 +240,9 @@ export async function runBench({ indexURL, url, reps, impls, counts, deadline, r
       try {
         let res;
         if (impl === "js") {
-          res = await runJs(url, counts[impl], payload);
+          res = await runJs(url, counts[impl], payload, cpuClock);
         } else {
-          res = JSON.parse(await bench.run(impl, url, JSON.stringify(counts[impl])));
+          res = JSON.parse(await bench.run(impl, url, JSON.stringify(counts[impl]), cpuClock));
         }
         await report({ type: "result", rep, impl, res });
       } catch (error) {

@@ -11,7 +11,9 @@
   assignments, as its documentation shows.
 
 Each has the W1-W4 coroutines of bench/workloads.py; ``run(impl, url, counts_json)`` runs
-them and returns JSON.
+them and returns JSON, with the client's CPU per operation read from the clock the host
+passes (Node: ``process.cpuUsage()``; Chromium: run.py's reading of the browser's
+processes).
 """
 
 from __future__ import annotations
@@ -269,9 +271,10 @@ def import_time_ms(module):
     return (time.perf_counter() - t) * 1e3
 
 
-async def run(impl, url, counts_json):
+async def run(impl, url, counts_json, cpu_clock=None):
+    """W1-W4 of ``impl``; ``cpu_clock``: the host's client-CPU clock (pyodide_bench.mjs)."""
     counts = json.loads(counts_json)
-    res = await run_workloads(IMPLS[impl](url), counts)
+    res = await run_workloads(IMPLS[impl](url), counts, cpu_clock=cpu_clock)
     return json.dumps(res)
 
 

@@ -11,9 +11,12 @@ client. Workloads (no permessage-deflate anywhere):
   W5  memory per idle open connection               KiB (RSS growth / N, CPython)
   W6  `import pyws` (and each peer's import)        ms (fresh interpreter each time)
 
-Sections, each with its baseline (the ratio column is the median over repetitions of
-row / baseline measured in the same repetition; repetitions interleave the rows: A B C
-... A B C ..., so machine drift cancels):
+Sections, each with its baseline (a ratio is the median over repetitions of row /
+reference measured in the same repetition; repetitions interleave the rows: A B C ...
+A B C ..., so machine drift cancels). CPython cells carry two ratios: to websockets
+(asyncio, default loop) and to the raw TCP reference on the row's own loop. A second table
+gives the client's CPU per operation in every section, a third the targets' verdicts
+(bench/report.py):
 
   cpython   pyws, websockets (baseline), aiohttp, websocket-client, picows, raw TCP; on
             the default asyncio loop, and pyws, websockets, picows, raw TCP on uvloop.
@@ -26,7 +29,8 @@ row / baseline measured in the same repetition; repetitions interleave the rows:
 Usage (in the bench venv; `./build.sh bench [ARGS]` sets everything up, then runs this):
 
   python bench/run.py [--quick] [--reps N] [--only KEYS] [--workloads W,..] [--json PATH]
-                      [--pin none|same|split]
+                      [--pin none|same|split] [--runs N]
+  python bench/pool.py RUN.json ...              pool runs; --runs N runs and pools them
   python bench/run.py --profile ROW:WORKLOAD     e.g. pyws:w2, pyws-uvloop:w1, pyws:w6
   python bench/run.py --list                     the rows and their keys
 
@@ -43,59 +47,22 @@ import json
 import os
 import platform
 import queue
+import shlex
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 
-from _common import BENCH_DIR, HOST, PIN_CPUS, ROOT, fmt_rate, start_server, stop_server
+from _common import BENCH_DIR, HOST, PIN_CPUS, ROOT, start_server, stop_server
+from report import (ROW, ROWS, SECTIONS, load_runs, render_cpu, render_table,
+                    render_targets, targets, values)
 
 DIST = os.path.join(ROOT, "build", "pyodide-dist")
 CHROMIUM = "/usr/bin/chromium"
 
-
-@dataclass
-class Row:
-    key: str
-    section: str
-    label: str
-    kind: str | None = None      # cpython_clients.py --kind, or the in-runtime impl name
-    loop: str = "default"
-    w5: bool = False             # W5 measured for this row
-    w6: str | None = None        # W6: the import statement timed
-
-
-ROWS = [
-    Row("pyws", "cpython", "pyws (asyncio)", "pyws", w5=True, w6="import pyws"),
-    Row("websockets", "cpython", "websockets (asyncio)", "websockets", w5=True,
-        w6="from websockets.asyncio.client import connect"),
-    Row("aiohttp", "cpython", "aiohttp (asyncio)", "aiohttp", w5=True, w6="import aiohttp"),
-    Row("websocket-client", "cpython", "websocket-client (threads)", "websocket-client",
-        w5=True, w6="import websocket"),
-    Row("picows", "cpython", "picows (asyncio)", "picows", w5=True, w6="import picows"),
-    Row("raw-tcp", "cpython", "raw TCP reference (asyncio)", "raw-tcp"),
-    Row("pyws-uvloop", "cpython", "pyws (uvloop)", "pyws", "uvloop"),
-    Row("websockets-uvloop", "cpython", "websockets (uvloop)", "websockets", "uvloop"),
-    Row("picows-uvloop", "cpython", "picows (uvloop)", "picows", "uvloop"),
-    Row("raw-tcp-uvloop", "cpython", "raw TCP reference (uvloop)", "raw-tcp", "uvloop"),
-]
-for _rt, _name in (("node", "Node"), ("chromium", "Chromium")):
-    ROWS += [
-        Row(f"{_rt}-pyws", _rt, f"pyws, Pyodide in {_name}", "pyws"),
-        Row(f"{_rt}-raw", _rt, f"js.WebSocket + create_proxy, Pyodide in {_name}", "raw"),
-        Row(f"{_rt}-pyscript", _rt, f"PyScript pyscript.WebSocket, Pyodide in {_name}", "pyscript"),
-        Row(f"{_rt}-js", _rt, f"{_name}'s JavaScript WebSocket (ceiling)", "js"),
-    ]
-ROW = {r.key: r for r in ROWS}
-SECTIONS = {"cpython": "websockets", "node": "node-raw", "chromium": "chromium-raw"}
-SECTION_TITLES = {"cpython": "CPython 3 (ratio: to websockets asyncio, default loop)",
-                  "node": "Pyodide in Node (ratio: to js.WebSocket + create_proxy)",
-                  "chromium": "Pyodide in headless Chromium (ratio: to js.WebSocket + create_proxy)"}
 
 # Counts and repetitions. Chromium's WebSocket is ~10x slower than Node's (its network
 # service sits behind IPC) and waits 10 ms between connections to one host: smaller counts.
@@ -215,7 +182,7 @@ def _pyodide_config(section, rows, mode, url, budget):
     counts = {}
     for row in rows:
         c = dict(base)
-        if row.kind == "pyscript":
+        if row.kind == "pyscript" and "w3" in c:
             c["w3"] = min(c["w3"], mode["pyscript_w3"])
         counts[row.kind] = c
     return {"url": url, "reps": mode["reps"][section], "impls": [r.kind for r in rows],
@@ -290,6 +257,7 @@ class _Static(http.server.SimpleHTTPRequestHandler):
     """Serves bench/, js/ and build/pyodide-dist/ of the repository; POST /report queues."""
 
     reports: queue.Queue = queue.Queue()
+    browser_session = 0   # the session id of Chromium's processes (POST /cpu)
     ALLOWED = ("/bench/", "/js/", "/build/pyodide-dist/")
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
                       ".mjs": "text/javascript", ".js": "text/javascript",
@@ -313,6 +281,14 @@ class _Static(http.server.SimpleHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path == "/cpu":
+            reply = json.dumps(browser_cpu(self.browser_session)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+            return
         self.send_response(204)
         self.end_headers()
         if self.path == "/report":
@@ -320,6 +296,42 @@ class _Static(http.server.SimpleHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+def _threads_cpu_seconds(pid):
+    """CPU time of a process's live threads, in ns precision (/proc/PID/task/*/schedstat);
+    /proc/PID/stat would count in 10 ms ticks."""
+    total = 0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):  # a thread or the process just ended
+        pass
+    return total / 1e9
+
+
+def browser_cpu(session):
+    """{"cpu": seconds of Chromium's renderer process(es), "browser_cpu": of every process
+    of the browser} (every process in ``session``, Chromium's own session: run.py starts it
+    with start_new_session)."""
+    renderer = total = 0.0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[3]) != session:
+                    continue
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                is_renderer = b"--type=renderer" in f.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        t = _threads_cpu_seconds(name)
+        total += t
+        if is_renderer:
+            renderer += t
+    return {"cpu": renderer, "browser_cpu": total}
 
 
 def phase_chromium(rows, mode, url, results, meta, config=None):
@@ -343,6 +355,7 @@ def phase_chromium(rows, mode, url, results, meta, config=None):
     proc = subprocess.Popen([CHROMIUM, *flags, page], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
                             start_new_session=True)
+    _Static.browser_session = proc.pid
     end = time.monotonic() + budget + 90
     try:
         while True:
@@ -370,126 +383,13 @@ def phase_chromium(rows, mode, url, results, meta, config=None):
         shutil.rmtree(profile, ignore_errors=True)
 
 
-# --------------------------------------------------------------------------- rendering
-
-METRICS = [("w1", "W1 rt/s"), ("w1_lat", "W1 p50/p99 us"), ("w2", "W2 msg/s"), ("w3", "W3 MB/s"),
-           ("w4", "W4 conn/s"), ("w5", "W5 KiB/conn"), ("w6", "W6 import ms")]
-
-
-def values(results, key, metric):
-    return {rep: r[metric] for rep, r in results.get(key, {}).items()
-            if r.get(metric) is not None}
-
-
-def pair_ratio(results, a, b, metric):
-    """Median over repetitions of a/b, each pair from the same repetition (or None)."""
-    va, vb = values(results, a, metric), values(results, b, metric)
-    ratios = [va[rep] / vb[rep] for rep in va if rep in vb and vb[rep]]
-    return statistics.median(ratios) if ratios else None
-
-
-def fmt_small(x):
-    return f"{x:.1f}" if x < 100 else f"{x:.0f}"
-
-
-def cell(results, row, metric):
-    if metric == "w1_lat":
-        p50 = list(values(results, row.key, "w1_p50").values())
-        p99 = list(values(results, row.key, "w1_p99").values())
-        if not p50:
-            return ""
-        return f"{statistics.median(p50):.0f}/{statistics.median(p99):.0f}"
-    vals = list(values(results, row.key, metric).values())
-    if not vals:
-        return ""
-    f = fmt_small if metric in ("w5", "w6") else fmt_rate
-    s = f"{f(statistics.median(vals))}"
-    if len(vals) > 1:
-        s += f" [{f(min(vals))}-{f(max(vals))}]"
-    base = SECTIONS[row.section]
-    if metric == "w6" and row.section != "cpython":
-        return s + " (1 run)"
-    if base != row.key:
-        r = pair_ratio(results, row.key, base, metric)
-        if r is not None:
-            s += f" ({r:.2f}x)"
-    return s
-
-
-def render_table(results, rows):
-    head = "| client | " + " | ".join(title for _, title in METRICS) + " |"
-    lines = [head, "|---|" + "---|" * len(METRICS)]
-    for section, title in SECTION_TITLES.items():
-        srows = [r for r in rows if r.section == section and r.key in results]
-        if not srows:
-            continue
-        lines.append(f"| **{title}** |" + " |" * len(METRICS))
-        for row in srows:
-            label = f"**{row.label}**" if row.kind == "pyws" else row.label
-            lines.append(f"| {label} | " + " | ".join(cell(results, row, m) for m, _ in METRICS) + " |")
-    return "\n".join(lines)
-
-
-def render_cpu(results, rows):
-    lines = ["| client | W1 us/rt | W2 us/msg | W3 ms/MiB | W4 us/conn |", "|---|---|---|---|---|"]
-    for row in rows:
-        if row.section != "cpython" or row.key not in results:
-            continue
-        m = []
-        for metric, fmt in (("w1_cpu_us", "{:.1f}"), ("w2_cpu_us", "{:.2f}"), ("w3_cpu_ms", "{:.2f}"),
-                            ("w4_cpu_us", "{:.0f}")):
-            v = list(values(results, row.key, metric).values())
-            m.append(fmt.format(statistics.median(v)) if v else "")
-        lines.append(f"| {row.label} | " + " | ".join(m) + " |")
-    return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- targets
-
-WELL_AHEAD = 1.2   # "well ahead of PyScript": at least 1.2x
-
-
-def targets(results):
-    """[(target, measured text, verdict)] for the targets of the performance issue."""
-    out = []
-
-    def ratio_target(name, a, b, metric, want, higher=True):
-        r = pair_ratio(results, a, b, metric)
-        if r is None:
-            out.append((name, "not measured", "n/a"))
-            return
-        ok = r >= want if higher else r <= want
-        out.append((name, f"{r:.3f}x", "met" if ok else "MISSED"))
-
-    ratio_target("CPython W1 >= 1.3x websockets", "pyws", "websockets", "w1", 1.3)
-    ratio_target("CPython W2 >= 2.5x websockets", "pyws", "websockets", "w2", 2.5)
-    ratio_target("CPython W2 above aiohttp", "pyws", "aiohttp", "w2", 1.0)
-    ratio_target("CPython W3 >= 1.5x websockets", "pyws", "websockets", "w3", 1.5)
-    ratio_target("CPython W4 >= 1.5x websockets", "pyws", "websockets", "w4", 1.5)
-    ratio_target("CPython W5 memory <= websockets", "pyws", "websockets", "w5", 1.0, higher=False)
-    ratio_target("uvloop W1 >= 3x websockets (asyncio loop)", "pyws-uvloop", "websockets", "w1", 3.0)
-    ratio_target("uvloop W1 within 1.5x of picows (uvloop)", "pyws-uvloop", "picows-uvloop", "w1", 1 / 1.5)
-    ratio_target("uvloop W2 within 1.5x of picows (uvloop)", "pyws-uvloop", "picows-uvloop", "w2", 1 / 1.5)
-    for rt, name in (("node", "Node"), ("chromium", "Chromium")):
-        ratio_target(f"{name} W1 >= 0.95x raw js.WebSocket", f"{rt}-pyws", f"{rt}-raw", "w1", 0.95)
-        ratio_target(f"{name} W2 >= 0.95x raw js.WebSocket", f"{rt}-pyws", f"{rt}-raw", "w2", 0.95)
-        ratio_target(f"{name} W3 >= 1.0x raw js.WebSocket", f"{rt}-pyws", f"{rt}-raw", "w3", 1.0)
-        for w in ("w1", "w2", "w3", "w4"):
-            ratio_target(f"{name} {w.upper()} well ahead of PyScript (>= {WELL_AHEAD}x)",
-                         f"{rt}-pyws", f"{rt}-pyscript", w, WELL_AHEAD)
-    w6 = list(values(results, "pyws", "w6").values())
-    if w6:
-        m = statistics.median(w6)
-        out.append(("CPython import pyws < 30 ms", f"{m:.1f} ms", "met" if m < 30 else "MISSED"))
-    else:
-        out.append(("CPython import pyws < 30 ms", "not measured", "n/a"))
-    return out
-
-
 # --------------------------------------------------------------------------- machine
 
 def machine_info():
-    info = {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()}
+    """The machine, the software, the load, the date (UTC) and the command of this run."""
+    info = {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+            "command": shlex.join([os.path.relpath(sys.executable, ROOT), "bench/run.py", *sys.argv[1:]])}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -597,46 +497,26 @@ def check_environment(rows):
             log("  ! js/node_modules/@pyscript/core missing (npm ci in js/): PyScript rows will fail")
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small counts, 2 repetitions, under 2 minutes")
     ap.add_argument("--reps", type=int, default=None, help="repetitions for every phase")
+    ap.add_argument("--runs", type=int, default=1,
+                    help="run N times (each a run of its own, its JSON kept), then print the "
+                         "pooled tables and verdicts (bench/pool.py)")
     ap.add_argument("--only", default=None, help="row keys and/or sections (cpython, node, chromium)")
     ap.add_argument("--workloads", default="w1,w2,w3,w4,w5,w6", help="a subset of w1..w6")
-    ap.add_argument("--json", default=None, help="write every measurement here")
+    ap.add_argument("--json", default=None,
+                    help="write every measurement here (with --runs N: PATH-1.json ... PATH-N.json)")
     ap.add_argument("--pin", choices=sorted(PIN_CPUS), default="none",
                     help="CPU affinity of the server and the CPython clients (default none)")
     ap.add_argument("--profile", default=None, metavar="ROW:W", help="cProfile one CPython row's workload")
     ap.add_argument("--list", action="store_true", help="list the rows")
-    args = ap.parse_args()
+    return ap.parse_args()
 
-    if args.list:
-        for r in ROWS:
-            extra = ("  +W5" if r.w5 else "") + (f"  +W6 `{r.w6}`" if r.w6 else "")
-            base = " (baseline)" if SECTIONS[r.section] == r.key else ""
-            print(f"{r.key:20} {r.section:9} {r.label}{base}{extra}")
-        return 0
-    mode = json.loads(json.dumps(MODES["quick" if args.quick else "full"]))
-    if args.reps:
-        mode["reps"] = {k: args.reps for k in mode["reps"]}
-        mode["budget"] = {k: v * 3 for k, v in mode["budget"].items()}  # explicit reps: wider
-    pin_cpus = PIN_CPUS[args.pin]
-    if args.profile:
-        return profile(args.profile, mode, pin_cpus)
 
-    rows = select_rows(args.only)
-    workloads = set(args.workloads.split(","))
-    if workloads - {"w1", "w2", "w3", "w4", "w5", "w6"}:
-        raise SystemExit("--workloads: w1..w6, comma-separated")
-    for section in ("cpython", "node", "chromium"):
-        mode[section] = {k: n for k, n in mode[section].items() if k in workloads}
-    check_environment(rows)
-    info = machine_info()
-    started = time.monotonic()
-    log(f"pyws bench ({'quick' if args.quick else 'full'}): {len(rows)} rows; "
-        f"load average {info['loadavg'][0]:.2f}")
-    results: Results = {}
-    meta = {}
+def run_phases(rows, mode, workloads, pin_cpus, results, meta):
+    """Every phase wanted, against one echo server; (seconds per phase, repetitions done)."""
     srv, port = start_server(pin_cpus[0])
     url = f"ws://{HOST}:{port}/"
     phase_times = {}
@@ -663,40 +543,111 @@ def main():
                 reps_done[name] = done
     finally:
         stop_server(srv)
-    total = time.monotonic() - started
-    info["loadavg_end"] = os.getloadavg()
+    return phase_times, reps_done
 
+
+def run_several(args):
+    """--runs N: N runs of this command, one after the other, each its own process with its
+    own JSON; then the pooled tables and verdicts of bench/pool.py."""
+    from pool import render_pool
+    argv, skip = [], False
+    for a in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif a in ("--runs", "--json"):
+            skip = True
+        elif not a.startswith(("--runs=", "--json=")):
+            argv.append(a)
+    if args.json:
+        base, ext = os.path.splitext(args.json)
+    else:
+        base, ext = os.path.join(tempfile.mkdtemp(prefix="pyws-bench-runs-"), "run"), ".json"
+    paths = [f"{base}-{i}{ext or '.json'}" for i in range(1, args.runs + 1)]
+    for i, path in enumerate(paths, 1):
+        log(f"=== run {i}/{args.runs} -> {path} (its tables on stderr)")
+        cp = subprocess.run([sys.executable, os.path.abspath(__file__), *argv, "--json", path],
+                            stdout=sys.stderr, stdin=subprocess.DEVNULL)
+        if cp.returncode != 0:
+            log(f"  ! run {i} exited {cp.returncode}")
+    paths = [p for p in paths if os.path.exists(p)]
+    if not paths:
+        raise SystemExit("no run finished")
+    print(render_pool(load_runs(paths), paths))
+    return 0
+
+
+def render_run(doc, rows):
+    """The header (machine, date, command, versions, counts) and the tables of one run."""
+    info, mode, meta = doc["machine"], doc["mode"], doc["meta"]
     v = info["versions"]
-    print(f"pyws bench, {'quick' if args.quick else 'full'} mode: {total:.0f} s "
-          f"({', '.join(f'{k} {s:.0f} s' for k, s in phase_times.items())}); "
-          f"load average {info['loadavg'][0]:.2f} at start, {info['loadavg_end'][0]:.2f} at end")
-    print(f"Machine: {info.get('cpu', '?')}, {info['cpus']} CPUs, {info.get('memory_gib', '?')} GiB; "
-          f"{info['platform']}")
-    print(f"CPython {info['python']}: pyws {v['pyws']}, websockets {v['websockets']}, aiohttp {v['aiohttp']}, "
-          f"websocket-client {v['websocket']}, picows {v['picows']}, uvloop {v['uvloop']}; "
-          f"{info.get('node')}; {info.get('chromium')}")
+    out = [f"pyws bench, {doc['kind']} mode: {doc['seconds']:.0f} s "
+           f"({', '.join(f'{k} {s:.0f} s' for k, s in doc['phase_seconds'].items())}); "
+           f"load average {info['loadavg'][0]:.2f} at start, {info['loadavg_end'][0]:.2f} at end",
+           f"Date: {info['date']}; command: {info['command']}",
+           f"Machine: {info.get('cpu', '?')}, {info['cpus']} CPUs, {info.get('memory_gib', '?')} GiB; "
+           f"{info['platform']}",
+           f"CPython {info['python']}: pyws {v['pyws']}, websockets {v['websockets']}, aiohttp "
+           f"{v['aiohttp']}, websocket-client {v['websocket']}, picows {v['picows']}, uvloop "
+           f"{v['uvloop']}; {info.get('node')}; {info.get('chromium')}"]
     for section, m in meta.items():
-        print(f"{section}: Pyodide {m.get('pyodide')}, @pyscript/core {m.get('pyscript')}, "
-              f"crossOriginIsolated {m.get('crossOriginIsolated')}")
-    print(f"Counts: CPython {mode['cpython']}, Node {mode['node']}, Chromium {mode['chromium']} "
-          f"(PyScript W3: {mode['pyscript_w3']}); W5 {mode['w5']} connections; "
-          f"repetitions done {reps_done} (of {mode['reps']})")
-    print("Cells: median [min-max] (median of per-repetition ratios to the section's baseline). "
-          "W5, W6: lower is better; W6 under Pyodide is the first import, one run.\n")
-    print(render_table(results, rows))
-    print("\nClient CPU per operation, CPython (median; process time of the client):\n")
-    print(render_cpu(results, rows))
-    print("\nTargets (performance issue):\n")
-    verdicts = targets(results)
-    print("| target | measured | verdict |\n|---|---|---|")
-    for name, measured, verdict in verdicts:
-        print(f"| {name} | {measured} | {verdict} |")
+        out.append(f"{section}: Pyodide {m.get('pyodide')}, @pyscript/core {m.get('pyscript')}, "
+                   f"crossOriginIsolated {m.get('crossOriginIsolated')}")
+    out += [f"Counts: CPython {mode['cpython']}, Node {mode['node']}, Chromium {mode['chromium']} "
+            f"(PyScript W3: {mode['pyscript_w3']}); W5 {mode['w5']} connections; "
+            f"repetitions done {doc['reps_done']} (of {mode['reps']})",
+            "Cells: median [min-max] over repetitions (median of the per-repetition ratios). "
+            "W5, W6: lower is better; W6 under Pyodide is the first import, one per run.\n",
+            render_table(doc["results"], rows),
+            "\nClient CPU per operation (median over repetitions; ratio: median of the "
+            "per-repetition ratios):\n",
+            render_cpu(doc["results"], rows),
+            "\nTargets (this run; they are judged on the pooled median of >= 3 runs: "
+            "bench/pool.py, or --runs 3):\n",
+            render_targets(doc["targets"])]
+    return "\n".join(out)
+
+
+def main():
+    args = parse_args()
+    if args.list:
+        for r in ROWS:
+            extra = ("  +W5" if r.w5 else "") + (f"  +W6 `{r.w6}`" if r.w6 else "")
+            base = " (baseline)" if SECTIONS[r.section] == r.key else ""
+            print(f"{r.key:20} {r.section:9} {r.label}{base}{extra}")
+        return 0
+    mode = json.loads(json.dumps(MODES["quick" if args.quick else "full"]))
+    if args.reps:
+        mode["reps"] = {k: args.reps for k in mode["reps"]}
+        mode["budget"] = {k: v * 3 for k, v in mode["budget"].items()}  # explicit reps: wider
+    pin_cpus = PIN_CPUS[args.pin]
+    if args.profile:
+        return profile(args.profile, mode, pin_cpus)
+
+    rows = select_rows(args.only)
+    workloads = set(args.workloads.split(","))
+    if workloads - {"w1", "w2", "w3", "w4", "w5", "w6"}:
+        raise SystemExit("--workloads: w1..w6, comma-separated")
+    if args.runs > 1:
+        return run_several(args)
+    for section in ("cpython", "node", "chromium"):
+        mode[section] = {k: n for k, n in mode[section].items() if k in workloads}
+    check_environment(rows)
+    info = machine_info()
+    started = time.monotonic()
+    log(f"pyws bench ({'quick' if args.quick else 'full'}): {len(rows)} rows; "
+        f"load average {info['loadavg'][0]:.2f}")
+    results: Results = {}
+    meta = {}
+    phase_times, reps_done = run_phases(rows, mode, workloads, pin_cpus, results, meta)
+    info["loadavg_end"] = os.getloadavg()
+    results = {k: {str(rep): r for rep, r in v.items()} for k, v in results.items()}
+    doc = {"kind": "quick" if args.quick else "full", "machine": info, "mode": mode, "meta": meta,
+           "seconds": time.monotonic() - started, "phase_seconds": phase_times,
+           "reps_done": reps_done, "results": results, "targets": targets(results)}
+    print(render_run(doc, rows))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": info, "mode": mode, "meta": meta, "seconds": total,
-                       "phase_seconds": phase_times, "reps_done": reps_done,
-                       "results": {k: {str(rep): r for rep, r in v.items()} for k, v in results.items()},
-                       "targets": verdicts}, f, indent=1)
+            json.dump(doc, f, indent=1)
     return 0
 
 

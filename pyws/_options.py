@@ -75,8 +75,7 @@ class Options:
         """The options of a constructor call; ``TypeError``/``ValueError`` for a bad one."""
         if not kwargs:
             return DEFAULT_OPTIONS
-        names = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(kwargs) - names)
+        unknown = sorted(set(kwargs) - _OPTION_NAMES)
         if unknown:
             raise TypeError(f"WebSocket() got unexpected keyword argument(s): {', '.join(unknown)}")
         if kwargs.get("headers") is not None:
@@ -156,6 +155,7 @@ def _check_seconds(name: str, value: object) -> None:
 
 
 DEFAULT_OPTIONS = Options()
+_OPTION_NAMES = frozenset(field.name for field in dataclasses.fields(Options))
 
 #: What the Python-native entry points (``connect()``, ``connect_sync()``) use unless
 #: told otherwise, where the runtime can honour them: websockets' defaults.

@@ -86,6 +86,13 @@ class WebSocketURL:
         return self.host[1:-1] if self.host.startswith("[") else self.host
 
 
+#: URLs parsed lately (without credentials: those are not kept), for services that open
+#: many connections to one URL; the URL Standard's parser is the slowest step of a
+#: constructor.
+_recent: dict[tuple[str, str | None], WebSocketURL] = {}
+_RECENT_MAX = 64
+
+
 def parse_url(url: object, base: str | None = None) -> WebSocketURL:
     """Parse ``url`` as ``new WebSocket(url)`` does, relative to ``base`` if given.
 
@@ -95,6 +102,18 @@ def parse_url(url: object, base: str | None = None) -> WebSocketURL:
     if not isinstance(url, str):
         # JavaScript would stringify; in Python a non-string URL is a caller's bug.
         raise TypeError(f"url must be a str, not {type(url).__name__}")
+    key = (url, base)
+    parsed = _recent.get(key)
+    if parsed is None:
+        parsed = _parse_ws_url(url, base)
+        if not parsed.username and not parsed.password:
+            if len(_recent) >= _RECENT_MAX:
+                _recent.clear()
+            _recent[key] = parsed
+    return parsed
+
+
+def _parse_ws_url(url: str, base: str | None) -> WebSocketURL:
     parts = _parse(url, base)
     if parts is None:
         # Chromium's message, with the URL's credentials masked (it may be logged).

@@ -56,6 +56,7 @@ logger = logging.getLogger("pyws")
 USER_AGENT = f"pyws/{__version__} Python/{sys.version_info.major}.{sys.version_info.minor}"
 
 _get_ident = threading.get_ident
+_CLOSED = Phase.CLOSED
 
 
 class ClientConnection(asyncio.Protocol):
@@ -155,7 +156,10 @@ class ClientConnection(asyncio.Protocol):
         self._outbox.write(self._client.data_to_send())
 
     def data_received(self, data: bytes) -> None:
-        self._reading.received(data)
+        if self._reading.sliced:
+            self._reading.received(data)
+        else:  # the common case, without a call in between
+            self._receive(data)
 
     def _receive(self, data: bytes) -> None:
         client = self._client
@@ -211,13 +215,14 @@ class ClientConnection(asyncio.Protocol):
     def _handle(self, events: list[Event]) -> None:
         owner = self._owner
         outbox = self._outbox
+        client = self._client
         # Listeners run from here: what they send is written once, at the end.
         outbox.hold()
         try:
             for event in events:
                 kind = type(event)
                 if kind is Message:
-                    if self._client.phase is Phase.CLOSED:
+                    if client.phase is _CLOSED:
                         return  # a listener's close() ended a connection still opening
                     owner._received(event.data)  # type: ignore[union-attr]
                 elif kind is Opened:

@@ -144,18 +144,20 @@ class Outbox:
         if transport is None:
             return
         eof = False
-        if chunks and chunks[-1] == b"":  # websockets' SEND_EOF marker
+        if chunks and not chunks[-1]:  # websockets' SEND_EOF marker (frames are never empty)
             chunks = chunks[:-1]
             eof = True
         if chunks:
             if len(chunks) == 1:
                 transport.write(chunks[0])
-            elif self._joins:
-                _write_apart(transport, chunks)
+                self._wire_total += len(chunks[0])
             else:
-                # One write per flush: fewer syscalls, no copy (sendmsg, uvloop, TLS).
-                transport.writelines(chunks)
-            self._wire_total += sum(map(len, chunks))
+                if self._joins:
+                    _write_apart(transport, chunks)
+                else:
+                    # One write per flush: fewer syscalls, no copy (sendmsg, uvloop, TLS).
+                    transport.writelines(chunks)
+                self._wire_total += sum(map(len, chunks))
             if app_bytes:
                 if transport.get_write_buffer_size():
                     self._in_flight.append((self._wire_total, app_bytes))

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import functools
 import ipaddress
 import re
 import ssl
@@ -131,6 +132,7 @@ def _check_host(hostname: str, source: str, shown: str) -> str:
     return serialized[1:-1] if serialized.startswith("[") else serialized
 
 
+@functools.lru_cache(maxsize=256)  # asked again for every connection to the host
 def _never_proxied(host: str) -> bool:
     """Chromium's implicit bypass rules: loopback and link-local hosts."""
     host = host.lower().rstrip(".")

@@ -25,7 +25,7 @@ SLICE = 8192
 class Reading:
     """The reading side of one transport (see the module docstring)."""
 
-    __slots__ = ("_loop", "_receive", "_transport", "_pauses", "_sliced", "_backlog",
+    __slots__ = ("_loop", "_receive", "_transport", "_pauses", "sliced", "_backlog",
                  "_resume_scheduled")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, receive: Callable[[bytes], None]) -> None:
@@ -33,7 +33,9 @@ class Reading:
         self._receive = receive
         self._transport: asyncio.Transport | None = None
         self._pauses = 0
-        self._sliced = False
+        #: Whether reads are fed in slices (:meth:`in_slices`): the connection hands
+        #: them to :meth:`received` then, else straight to the protocol.
+        self.sliced = False
         self._backlog = b""
         self._resume_scheduled = False
 
@@ -44,11 +46,11 @@ class Reading:
 
     def in_slices(self) -> None:
         """Feed reads in slices of :data:`SLICE` bytes from now on."""
-        self._sliced = True
+        self.sliced = True
 
     def received(self, data: bytes) -> None:
         """A read from the transport."""
-        if not self._sliced or len(data) <= SLICE:
+        if not self.sliced or len(data) <= SLICE:
             self._receive(data)
             return
         for start in range(0, len(data), SLICE):

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import secrets
 import struct
 import sys
@@ -105,6 +106,11 @@ class BrowserFailure(ProtocolError):
         self.reason = reason
 
 
+_TEXT, _BINARY, _CONT = Opcode.TEXT, Opcode.BINARY, Opcode.CONT
+#: websockets' handling of a received frame, called for data frames without ``super()``.
+_protocol_recv_frame = ClientProtocol.recv_frame
+
+
 class BrowserClientProtocol(ClientProtocol):
     """A ClientProtocol that reads like a browser (see the module docstring)."""
 
@@ -160,13 +166,17 @@ class BrowserClientProtocol(ClientProtocol):
         super().fail(code, reason)
 
     def recv_frame(self, frame: Frame) -> None:
-        if frame.opcode is Opcode.PING and (self.pongs_paused or self.state is not State.OPEN):
+        opcode = frame.opcode
+        if opcode is _TEXT or opcode is _BINARY or opcode is _CONT:  # as websockets does
+            _protocol_recv_frame(self, frame)
+            return
+        if opcode is Opcode.PING and (self.pongs_paused or self.state is not State.OPEN):
             # Not answered now: paused (the latest waits), or our close frame is out.
             if self.state is State.OPEN:
                 self.pending_pong = bytes(frame.data)
             self.events.append(frame)
             return
-        if frame.opcode is not Opcode.CLOSE:
+        if opcode is not Opcode.CLOSE:
             super().recv_frame(frame)
             return
         close = parse_close(bytes(frame.data))
@@ -212,7 +222,10 @@ class BrowserClientProtocol(ClientProtocol):
 #: copy: the masking); below it, joining the two costs less than a second chunk.
 SEPARATE_PAYLOAD = 2048
 
-_HEADERS = (struct.Struct("!BB4s"), struct.Struct("!BBH4s"), struct.Struct("!BBQ4s"))
+# The masked frame header, by length class (RFC 6455 section 5.2).
+_pack_short = struct.Struct("!BB4s").pack
+_pack_medium = struct.Struct("!BBH4s").pack
+_pack_long = struct.Struct("!BBQ4s").pack
 
 
 def serialize_frame(frame: Frame, extensions: Sequence[Extension]) -> list[bytes]:
@@ -221,26 +234,57 @@ def serialize_frame(frame: Frame, extensions: Sequence[Extension]) -> list[bytes
     ``[header, masked payload]`` from :data:`SEPARATE_PAYLOAD` on: the payload is then
     copied once, by websockets' C masking, where ``serialize()`` copies it three times
     (masking, into its ``BytesIO``, and the write that follows it into the same buffer as
-    the header). tests/unit/test_framing_bytes.py compares the two."""
+    the header). The mask comes from :func:`draw_mask` (websockets' source, drawn ahead).
+    tests/unit/test_framing_bytes.py compares the two."""
     frame.check()
     for extension in extensions:
         frame = extension.encode(frame)
-    head1 = ((0b10000000 if frame.fin else 0) | (0b01000000 if frame.rsv1 else 0)
-             | (0b00100000 if frame.rsv2 else 0) | (0b00010000 if frame.rsv3 else 0)
-             | frame.opcode)
+    head1 = frame.opcode | (0b10000000 if frame.fin else 0)
+    if frame.rsv1 or frame.rsv2 or frame.rsv3:  # (rsv1: permessage-deflate)
+        head1 |= ((0b01000000 if frame.rsv1 else 0) | (0b00100000 if frame.rsv2 else 0)
+                  | (0b00010000 if frame.rsv3 else 0))
     data = frame.data
     length = len(data)
-    mask = secrets.token_bytes(4)  # what websockets draws its masks from
+    mask = draw_mask()
     if length < 126:
-        header = _HEADERS[0].pack(head1, 0b10000000 | length, mask)
+        header = _pack_short(head1, 0b10000000 | length, mask)
     elif length < 65536:
-        header = _HEADERS[1].pack(head1, 0b10000000 | 126, length, mask)
+        header = _pack_medium(head1, 0b10000000 | 126, length, mask)
     else:
-        header = _HEADERS[2].pack(head1, 0b10000000 | 127, length, mask)
+        header = _pack_long(head1, 0b10000000 | 127, length, mask)
     masked = apply_mask(data, mask)
     if length < SEPARATE_PAYLOAD:
         return [header + masked]
     return [header, masked]
+
+
+#: Mask keys drawn at once (4 bytes each).
+MASKS_AHEAD = 256
+
+#: Mask keys drawn ahead from the source websockets draws each frame's from
+#: (``secrets.token_bytes``, the OS's CSPRNG): one ``getrandom()`` per
+#: :data:`MASKS_AHEAD` frames instead of one per frame. ``list.pop()`` is atomic, so two
+#: threads never take the same key; a forked child drops what its parent drew (:func:`_forked`).
+_mask_keys: list[bytes] = []
+_KEY_SLICES = [slice(i, i + 4) for i in range(0, 4 * MASKS_AHEAD, 4)]
+
+
+def draw_mask() -> bytes:
+    """A new, unpredictable 4-byte masking key (RFC 6455 section 5.3)."""
+    while True:
+        try:
+            return _mask_keys.pop()
+        except IndexError:
+            _mask_keys.extend(map(secrets.token_bytes(4 * MASKS_AHEAD).__getitem__, _KEY_SLICES))
+
+
+def _forked() -> None:
+    # The child would draw the same keys as its parent: drop the ones drawn ahead.
+    _mask_keys.clear()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_forked)
 
 
 _T = TypeVar("_T")
@@ -260,66 +304,70 @@ class ChunkReader(StreamReader):
 
     def __init__(self) -> None:
         super().__init__()
-        self._chunks: collections.deque[bytes] = collections.deque()
-        self._start = 0  # the first chunk's unread bytes start here
-        self._size = 0  # unread bytes in the chunks
+        self._data = b""  # the read being consumed
+        self._pos = 0  # where its unread bytes start
+        self._chunks: collections.deque[bytes] = collections.deque()  # the reads after it
+        self._queued = 0  # bytes in _chunks
 
     @property
     def size(self) -> int:
         """Bytes fed and not read yet."""
-        return len(self.buffer) + self._size
+        return len(self.buffer) + len(self._data) - self._pos + self._queued
 
     def feed_data(self, data: bytes | bytearray) -> None:
         if self.eof:
             raise EOFError("stream ended")
         if data:
-            self._chunks.append(data if type(data) is bytes else bytes(data))
-            self._size += len(data)
+            if type(data) is not bytes:
+                data = bytes(data)
+            # ``buffer`` holds what the handshake's reads left: nothing may overtake it.
+            if self._pos == len(self._data) and not self._chunks and not self.buffer:
+                self._data, self._pos = data, 0
+            else:
+                self._chunks.append(data)
+                self._queued += len(data)
 
     # ``bytes``, not the ``bytearray`` of websockets' reader: Frame.parse() takes either.
     def read_exact(self, n: int) -> Generator[None, None, bytes]:  # type: ignore[override]
+        # The common case, a frame's header or payload within the current read, in as few
+        # steps as possible: while ``buffer`` holds anything, the current read is empty.
+        data = self._data
+        pos = self._pos
+        end = pos + n
+        if end <= len(data):
+            self._pos = end
+            return data[pos:end]
+        return (yield from self._read_across(n))
+
+    def _read_across(self, n: int) -> Generator[None, None, bytes]:
+        """The next ``n`` bytes, once they have arrived, across reads."""
         if self.buffer:  # left by the handshake response's reads
             self._unmerge()
-        while self._size < n:
+        while len(self._data) - self._pos + self._queued < n:
             if self.eof:
-                raise EOFError(f"stream ends after {self._size} bytes, expected {n} bytes")
+                raise EOFError(f"stream ends after {self.size} bytes, expected {n} bytes")
             yield
-        if not n:
-            return b""
-        self._size -= n
+        data, pos = self._data, self._pos
+        if pos + n <= len(data):
+            self._pos = pos + n
+            return data[pos:pos + n]
+        parts: list[bytes | memoryview] = [memoryview(data)[pos:]]
+        left = n - (len(data) - pos)
         chunks = self._chunks
-        first = chunks[0]
-        start = self._start
-        end = start + n
-        if end < len(first):
-            self._start = end
-            return first[start:end]
-        if end == len(first):
-            chunks.popleft()
-            self._start = 0
-            return first[start:] if start else first
-        return self._join(n)
-
-    def _join(self, n: int) -> bytes:
-        """The next ``n`` bytes, which span more than the first chunk."""
-        chunks = self._chunks
-        parts: list[bytes | memoryview] = [memoryview(chunks.popleft())[self._start:]]
-        left = n - len(parts[0])
-        self._start = 0
-        while left:
-            chunk = chunks[0]
-            if len(chunk) <= left:
-                parts.append(chunks.popleft())
+        while True:
+            chunk = chunks.popleft()
+            self._queued -= len(chunk)
+            if len(chunk) < left:
+                parts.append(chunk)
                 left -= len(chunk)
-            else:
-                parts.append(memoryview(chunk)[:left])
-                self._start = left
-                left = 0
-        return b"".join(parts)
+                continue
+            parts.append(chunk if len(chunk) == left else memoryview(chunk)[:left])
+            self._data, self._pos = chunk, left
+            return b"".join(parts)
 
     def at_eof(self) -> Generator[None, None, bool]:
         while True:
-            if self._size or self.buffer:
+            if self._pos < len(self._data) or self._queued or self.buffer:
                 return False
             if self.eof:
                 return True
@@ -334,7 +382,8 @@ class ChunkReader(StreamReader):
     def discard(self) -> None:
         del self.buffer[:]
         self._chunks.clear()
-        self._start = self._size = 0
+        self._data = b""
+        self._pos = self._queued = 0
 
     def _merged(self, read: Generator[None, None, _T]) -> Generator[None, None, _T]:
         """Run one of websockets' own reads over ``buffer``, moving what was fed into it
@@ -348,21 +397,19 @@ class ChunkReader(StreamReader):
             yield
 
     def _merge(self) -> None:
-        chunks = self._chunks
-        if chunks:
-            buffer = self.buffer
-            buffer += memoryview(chunks.popleft())[self._start:]
-            for chunk in chunks:
-                buffer += chunk
-            chunks.clear()
-            self._start = self._size = 0
+        buffer = self.buffer
+        if self._pos < len(self._data):
+            buffer += memoryview(self._data)[self._pos:]
+        for chunk in self._chunks:
+            buffer += chunk
+        self._chunks.clear()
+        self._data = b""
+        self._pos = self._queued = 0
 
     def _unmerge(self) -> None:
         self._merge()
-        data = bytes(self.buffer)
+        self._data, self._pos = bytes(self.buffer), 0
         del self.buffer[:]
-        self._chunks.append(data)
-        self._size = len(data)
 
 
 def parse_close(data: bytes) -> Close:

@@ -7,9 +7,9 @@ extensions and its C masking, the payload masked once into a buffer of its own) 
 (0, 125, 126, 65535, 65536, several MiB), fragments, permessage-deflate on and off.
 
 The mask makes every client frame random: the comparisons draw the same mask on both sides
-by replacing ``secrets.token_bytes`` (where both websockets and pyws draw it from) with a
-fixed sequence; one test also reads pyws's frames back with websockets' parser, with the
-real random masks.
+by replacing ``secrets.token_bytes`` (where websockets draws each frame's mask) and pyws's
+``draw_mask`` (which draws them ahead from the same source) with one fixed sequence; one
+test also reads pyws's frames back with websockets' parser, with the real random masks.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from websockets.server import ServerProtocol
 from websockets.streams import StreamReader
 from websockets.uri import parse_uri
 
-from pyws._cpython import _outbox
+from pyws._cpython import _outbox, _websockets_shim
 from pyws._cpython._browser_client import BrowserClient, Message, Opened
 from pyws._cpython._websockets_shim import (
     SEPARATE_PAYLOAD,
@@ -84,6 +84,7 @@ def fixed_masks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         return (next(counter) * 0x9E3779B1 & 0xFFFFFFFF).to_bytes(4, "big")
 
     monkeypatch.setattr(secrets, "token_bytes", token_bytes)
+    monkeypatch.setattr(_websockets_shim, "draw_mask", lambda: token_bytes(4))
     yield
 
 
@@ -418,3 +419,56 @@ def test_chunks_reach_the_socket_in_order() -> None:
         return bytes(received)
 
     assert asyncio.run(main()) == b"".join(chunks)
+
+
+def test_mask_keys_are_drawn_ahead_from_the_csprng_and_never_repeat() -> None:
+    """Keys come from ``secrets.token_bytes`` (websockets' source), one draw per
+    ``MASKS_AHEAD`` frames; across refills, threads and a fork no key comes back."""
+    draws: list[int] = []
+    real = secrets.token_bytes
+
+    def counting(n: int | None = None) -> bytes:
+        draws.append(n or 0)
+        return real(n)
+
+    _websockets_shim._forked()  # start from an empty store
+    secrets_token_bytes = secrets.token_bytes
+    secrets.token_bytes = counting  # type: ignore[assignment]
+    try:
+        keys = [_websockets_shim.draw_mask() for _ in range(3 * _websockets_shim.MASKS_AHEAD)]
+    finally:
+        secrets.token_bytes = secrets_token_bytes  # type: ignore[assignment]
+    assert draws == [4 * _websockets_shim.MASKS_AHEAD] * 3
+    assert all(len(key) == 4 for key in keys)
+    assert len(set(keys)) == len(keys)  # 768 random 32-bit keys: a repeat is a bug
+
+    import threading
+    other: list[bytes] = []
+    thread = threading.Thread(target=lambda: other.extend(
+        _websockets_shim.draw_mask() for _ in range(16)))
+    thread.start()
+    thread.join()
+    mine = [_websockets_shim.draw_mask() for _ in range(16)]
+    assert not set(other) & set(mine), "two threads drew the same keys"
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no os.fork() here")
+def test_a_forked_child_draws_keys_its_parent_does_not() -> None:
+    import os
+
+    _websockets_shim.draw_mask()  # the parent has keys drawn ahead
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: send its next keys to the parent, then leave at once
+        os.close(read_end)
+        os.write(write_end, b"".join(_websockets_shim.draw_mask() for _ in range(8)))
+        os._exit(0)
+    os.close(write_end)
+    child = b""
+    while chunk := os.read(read_end, 64):
+        child += chunk
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    parent = b"".join(_websockets_shim.draw_mask() for _ in range(8))
+    assert len(child) == 32
+    assert child != parent, "the child drew its parent's next keys"

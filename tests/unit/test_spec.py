@@ -215,3 +215,23 @@ def test_websocket_error():
     assert isinstance(exc, ConnectionError) and isinstance(exc, pyws.DOMException)
     assert (exc.name, exc.closeCode, exc.reason, exc.wasClean) == ("WebSocketError", 1006, "", False)
     assert exc.message == "could not connect" and str(exc) == "WebSocketError: could not connect"
+
+
+def test_parsed_urls_are_reused_but_never_ones_with_credentials() -> None:
+    """A service opening many connections to one URL parses it once; a URL with
+    credentials is parsed every time (its password is not kept around), and a URL that
+    does not parse raises every time."""
+    from pyws import _spec
+
+    plain = "ws://example.com:8080/feed?x=1"
+    assert _spec.parse_url(plain) is _spec.parse_url(plain)
+    assert _spec.parse_url(plain, "https://other.test/") is not _spec.parse_url(plain)
+    secret = "ws://alice:s3cret@example.com/"
+    assert _spec.parse_url(secret).password == "s3cret"
+    assert all("s3cret" not in url for url, _ in _spec._recent)
+    for _ in range(2):
+        with pytest.raises(pyws.DOMSyntaxError):
+            _spec.parse_url("ws://example.com/#fragment")
+    for i in range(_spec._RECENT_MAX + 5):  # bounded
+        _spec.parse_url(f"ws://example.com/{i}")
+    assert len(_spec._recent) <= _spec._RECENT_MAX
