@@ -106,6 +106,15 @@ class BehaviourServer:
             elif path == "/close-empty":
                 async with connection.send_context():  # a close frame without a body
                     connection.protocol.send_close()
+            elif path == "/close-hold":
+                # A message, then a close frame, then no more reading until /resume?id=:
+                # the client's socket stays CLOSING (its close frame unread, TCP open).
+                assert connection.transport is not None
+                await connection.send("before close")
+                connection.transport.pause_reading()
+                self.stalled[query["id"]] = connection.transport
+                async with connection.send_context():
+                    connection.protocol.send_close(4000, "held")
             elif path == "/drop":
                 assert connection.transport is not None
                 connection.transport.abort()
