@@ -170,6 +170,11 @@ W6_CODE = ("import time; t = time.perf_counter(); {stmt}; "
 
 
 def phase_w6(rows, mode, results):
+    # Imports read bytecode caches, as after `pip install` (which compiles them): the
+    # peers' are in site-packages; pyws, installed editable, gets its own here (a shell
+    # with PYTHONDONTWRITEBYTECODE never writes them, and W6 would time the compiler).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(ROOT, "pyws")], check=True,
+                   stdout=subprocess.DEVNULL)
     return interleaved("W6", rows, mode["reps"]["w6"], mode["budget"]["w6"],
                        lambda row, rep: run_child([sys.executable, "-c", W6_CODE.format(stmt=row.w6)],
                                                   f"{row.key} W6", W6_TIMEOUT), results)
