@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from support.proxied import ECHOED, FAILED, exchange, exchange_async
 from support.proxy_server import ConnectProxy, running_proxy
 from support.servers import tls_echo_server, unused_port
 
@@ -96,32 +97,6 @@ def tls_server(ca: trustme.CA, sni: list[str | None]) -> Iterator[int]:
 def _url(proxy: ConnectProxy, scheme: str = "http", userinfo: str = "") -> str:
     host = "localhost" if scheme == "https" else "127.0.0.1"
     return f"{scheme}://{userinfo}{host}:{proxy.port}"
-
-
-async def _exchange(url: str, **options: object) -> list[tuple[str, object]]:
-    """Open, send one message, close on its echo; the events, in order."""
-    ws = WebSocket(url, **options)
-    events: list[tuple[str, object]] = []
-    done = asyncio.get_running_loop().create_future()
-    ws.onopen = lambda event: ws.send("through the proxy")
-    ws.onmessage = lambda event: (events.append(("message", event.data)), ws.close())
-    ws.onerror = lambda event: events.append(("error", None))
-    ws.onclose = lambda event: (events.append(("close", event.code)), done.set_result(None))
-    await asyncio.wait_for(done, 20)
-    for _ in range(20):  # the transport finishes closing
-        if asyncio.all_tasks() == {asyncio.current_task()}:
-            break
-        await asyncio.sleep(0.01)
-    assert asyncio.all_tasks() == {asyncio.current_task()}, asyncio.all_tasks()
-    return events
-
-
-def exchange(url: str, **options: object) -> list[tuple[str, object]]:
-    return asyncio.run(_exchange(url, **options))
-
-
-ECHOED = [("message", "through the proxy"), ("close", 1005)]
-FAILED = [("error", None), ("close", 1006)]
 
 
 # -- through an explicit proxy ---------------------------------------------------------
@@ -286,7 +261,7 @@ def test_https_proxy(https_proxy: ConnectProxy, behaviour_server, tls_server: in
     https_proxy.reset()
     url = (f"ws://echo.test:{behaviour_server.port}/echo" if target == "ws"
            else f"wss://echo.test:{tls_server}/")
-    coro = _exchange(url, proxy=_url(https_proxy, "https"), ssl=client_tls)
+    coro = exchange_async(url, proxy=_url(https_proxy, "https"), ssl=client_tls)
     if loop == "uvloop":
         uvloop = pytest.importorskip("uvloop")
         events = uvloop.run(coro)

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 
 import pytest
 from support.held_server import running_held_server
+from support.proxied import ECHOED, FAILED, exchange, exchange_async
 from support.servers import tls_echo_server, unused_port
 
 import pyws
@@ -38,8 +39,6 @@ USER, PASSWORD = "user", "p@ss:w/rd%"
 USERINFO = f"{USER}:{urllib.parse.quote(PASSWORD, safe='')}@"
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ws_proxy", "wss_proxy", "no_proxy",
                    "REQUEST_METHOD")
-ECHOED = [("message", "through the proxy"), ("close", 1005)]
-FAILED = [("error", None), ("close", 1006)]
 
 
 @pytest.fixture(autouse=True)
@@ -111,28 +110,6 @@ def _url(proxy: socks_server.SocksProxy, scheme: str, userinfo: str = "") -> str
     return f"{scheme}://{userinfo}127.0.0.1:{proxy.port}"
 
 
-async def _exchange(url: str, **options: object) -> list[tuple[str, object]]:
-    """Open, send one message, close on its echo; the events, in order."""
-    ws = WebSocket(url, **options)
-    events: list[tuple[str, object]] = []
-    done = asyncio.get_running_loop().create_future()
-    ws.onopen = lambda event: ws.send("through the proxy")
-    ws.onmessage = lambda event: (events.append(("message", event.data)), ws.close())
-    ws.onerror = lambda event: events.append(("error", None))
-    ws.onclose = lambda event: (events.append(("close", event.code)), done.set_result(None))
-    await asyncio.wait_for(done, 20)
-    for _ in range(50):  # the transport finishes closing
-        if asyncio.all_tasks() == {asyncio.current_task()}:
-            break
-        await asyncio.sleep(0.01)
-    assert asyncio.all_tasks() == {asyncio.current_task()}, asyncio.all_tasks()
-    return events
-
-
-def exchange(url: str, **options: object) -> list[tuple[str, object]]:
-    return asyncio.run(_exchange(url, **options))
-
-
 def _pyws_records(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [record.getMessage() for record in caplog.records if record.name == "pyws"]
 
@@ -188,7 +165,7 @@ def test_wss_through_a_socks_proxy_checks_the_server(loop: str, socks5: socks_se
                                                      tls_server: int, client_tls: ssl.SSLContext,
                                                      sni: list[str | None]) -> None:
     sni.clear()
-    coro = _exchange(f"wss://echo.test:{tls_server}/", proxy=_url(socks5, "socks5h"), ssl=client_tls)
+    coro = exchange_async(f"wss://echo.test:{tls_server}/", proxy=_url(socks5, "socks5h"), ssl=client_tls)
     if loop == "uvloop":
         events = pytest.importorskip("uvloop").run(coro)
     else:

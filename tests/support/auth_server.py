@@ -10,13 +10,12 @@ header (None if absent). ``ssl_context`` makes it a wss:// server.
 
 from __future__ import annotations
 
-import asyncio
 import ssl
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+from support.server_thread import server_thread
 from support.servers import echo
 from websockets.asyncio.server import ServerConnection, basic_auth, serve
 
@@ -42,25 +41,13 @@ def running_auth_server(credentials: tuple[str, str], realm: str = "pyws tests",
                         ssl_context: ssl.SSLContext | None = None) -> Iterator[AuthServer]:
     """Run an :class:`AuthServer` in a thread of its own."""
     server = AuthServer(credentials, realm)
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    stop = loop.create_future()
 
-    async def main() -> None:
+    @asynccontextmanager
+    async def serving() -> AsyncIterator[AuthServer]:
         async with serve(echo, "127.0.0.1", 0, process_request=server.process_request,
                          ssl=ssl_context) as ws_server:
             server.port = next(iter(ws_server.sockets)).getsockname()[1]
-            started.set()
-            await stop
+            yield server
 
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True,
-                              name="auth-server")
-    thread.start()
-    if not started.wait(10):
-        raise RuntimeError("the auth server did not start")
-    try:
+    with server_thread(serving, "auth-server"):
         yield server
-    finally:
-        loop.call_soon_threadsafe(stop.set_result, None)
-        thread.join(10)
-        loop.close()

@@ -31,11 +31,10 @@ import http
 import json
 import os
 import sys
-import threading
 import urllib.parse
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -108,35 +107,24 @@ class ReconnectServer:
             pass
 
 
-async def _serve(server: ReconnectServer, port: int, ready: Any, stop: asyncio.Future[None]) -> None:
+@asynccontextmanager
+async def _serving(server: ReconnectServer, port: int) -> AsyncIterator[ReconnectServer]:
     ws_server: Server
     async with serve(server.handler, "127.0.0.1", port, process_request=server.process_request,
                      select_subprotocol=lambda connection, offered: offered[0] if offered else None,
                      compression="deflate") as ws_server:
         server.port = list(ws_server.sockets)[0].getsockname()[1]
-        ready()
-        await stop
+        yield server
 
 
 @contextmanager
 def running_reconnect_server(port: int = 0) -> Iterator[ReconnectServer]:
     """Run a :class:`ReconnectServer` in a thread of its own (on ``port``, or a free one)."""
-    server = ReconnectServer()
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    stop = loop.create_future()
-    thread = threading.Thread(target=loop.run_until_complete,
-                              args=(_serve(server, port, started.set, stop),),
-                              daemon=True, name="reconnect-server")
-    thread.start()
-    if not started.wait(10):
-        raise RuntimeError("the reconnect server did not start")
-    try:
+    # Imported here: run as a script, this file has no ``support`` package on its path.
+    from support.server_thread import server_thread
+
+    with server_thread(lambda: _serving(ReconnectServer(), port), "reconnect-server") as server:
         yield server
-    finally:
-        loop.call_soon_threadsafe(stop.set_result, None)
-        thread.join(10)
-        loop.close()
 
 
 def main() -> None:
@@ -144,9 +132,9 @@ def main() -> None:
     port = int(sys.argv[1])
 
     async def run() -> None:
-        server = ReconnectServer()
-        stop = asyncio.get_running_loop().create_future()
-        await _serve(server, port, lambda: print("ready", flush=True), stop)
+        async with _serving(ReconnectServer(), port):
+            print("ready", flush=True)
+            await asyncio.get_running_loop().create_future()  # until killed
 
     asyncio.run(run())
 
