@@ -6,7 +6,6 @@ CPython only: the CLI runs on CPython's asyncio backend (and needs subprocesses)
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import pathlib
@@ -22,10 +21,9 @@ from collections.abc import Iterator
 import pytest
 
 from support.paths import ROOT
-from support.servers import tls_echo_server
+from support.servers import reported_close, tls_echo_server
 
 import pyws
-from pyws import WebSocket
 
 pytestmark = pytest.mark.skipif(
     pyws.backend != "cpython" or sys.platform == "win32",
@@ -54,19 +52,6 @@ def run_cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subpro
         timeout=TIMEOUT, preexec_fn=_sigint_default)
 
 
-def _record(server: object, key: str) -> dict[str, object]:
-    """What the server saw of the client's close on /record?id=key."""
-    async def fetch() -> dict[str, object]:
-        ws = WebSocket(f"ws://127.0.0.1:{server.port}/report?id={key}")  # type: ignore[attr-defined]
-        loop = asyncio.get_running_loop()
-        got, closed = loop.create_future(), loop.create_future()
-        ws.onmessage = lambda event: got.set_result(json.loads(event.data))
-        ws.onclose = lambda event: closed.set_result(None)
-        await asyncio.wait_for(closed, 10)
-        return got.result()
-    return asyncio.run(fetch())
-
-
 # -- scripting: --execute, --wait, --count, piped stdin ---------------------------------
 
 
@@ -88,7 +73,7 @@ def test_execute_waits_then_closes_with_1000(behaviour_server, env):
     assert done.returncode == 0, done.stderr
     assert time.monotonic() - started >= 0.5
     assert done.stdout.startswith("> hello\n")
-    assert _record(behaviour_server, key)["code"] == 1000
+    assert reported_close(behaviour_server, key)["code"] == 1000
 
 
 def test_binary_is_sent_and_shown_as_hex(behaviour_server, env):
@@ -340,7 +325,7 @@ def test_interactive_line_then_ctrl_d_closes_with_1000(behaviour_server, termina
     term.type(b"\x04")  # Ctrl-D on an empty line
     term.expect('Disconnected (code: 1000, reason: "")')
     assert term.wait() == 0
-    assert _record(behaviour_server, key)["code"] == 1000
+    assert reported_close(behaviour_server, key)["code"] == 1000
     assert "hello there" in (tmp_path / ".pyws_history").read_text()
     assert _terminal_restored(term)
 
@@ -356,7 +341,7 @@ def test_interactive_ctrl_c_closes_with_1000_and_exits_0(behaviour_server, termi
     term.type(b"\x03")  # Ctrl-C: the terminal sends SIGINT
     term.expect('Disconnected (code: 1000, reason: "")')
     assert term.wait() == 0
-    assert _record(behaviour_server, key)["code"] == 1000
+    assert reported_close(behaviour_server, key)["code"] == 1000
     assert _terminal_restored(term)
 
 

@@ -6,7 +6,6 @@ Scripts run as real subprocesses against the real behaviour server (tests/suppor
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -17,6 +16,7 @@ import uuid
 import pytest
 
 from support.paths import ROOT, SCRIPTS
+from support.servers import reported_close
 
 import pyws
 from pyws import WebSocket
@@ -36,19 +36,6 @@ def _script(name: str, *args: str, **kwargs: object) -> subprocess.Popen[str]:
         [sys.executable, str(SCRIPTS / name), *args], env=_env(), text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kwargs)  # type: ignore[call-overload]
-
-
-def _record(server: object, key: str) -> dict[str, object]:
-    """The close code/reason the server received on /record?id=key."""
-    async def fetch() -> dict[str, object]:
-        ws = WebSocket(f"ws://127.0.0.1:{server.port}/report?id={key}")  # type: ignore[attr-defined]
-        loop = asyncio.get_running_loop()
-        got, closed = loop.create_future(), loop.create_future()
-        ws.onmessage = lambda event: got.set_result(json.loads(event.data))
-        ws.onclose = lambda event: closed.set_result(None)
-        await asyncio.wait_for(closed, 10)  # the server closes after the report
-        return got.result()
-    return asyncio.run(fetch())
 
 
 def test_mdn_example_runs_as_a_plain_script(behaviour_server):
@@ -83,7 +70,7 @@ def test_ctrl_c_closes_with_1001_and_exits_130(behaviour_server):
     out, err = proc.communicate(timeout=TIMEOUT)
     assert out == "close 1001 True\n", err
     assert proc.returncode == 130
-    assert _record(behaviour_server, key)["code"] == 1001
+    assert reported_close(behaviour_server, key)["code"] == 1001
 
 
 def test_sys_exit_in_a_handler_closes_with_1001_and_keeps_the_status(behaviour_server):
@@ -92,7 +79,7 @@ def test_sys_exit_in_a_handler_closes_with_1001_and_keeps_the_status(behaviour_s
     out, err = proc.communicate(timeout=TIMEOUT)
     assert out == "open\nclose 1001 True\n", err
     assert proc.returncode == 3
-    assert _record(behaviour_server, key)["code"] == 1001
+    assert reported_close(behaviour_server, key)["code"] == 1001
 
 
 def test_an_exception_in_the_main_script_closes_sockets_and_exits(behaviour_server):
@@ -199,7 +186,7 @@ def test_sockets_left_open_when_asyncio_run_ends_are_closed_with_1001(behaviour_
 
     asyncio.run(main())
     assert events == [("close", 1001)]
-    assert _record(behaviour_server, key)["code"] == 1001
+    assert reported_close(behaviour_server, key)["code"] == 1001
 
 
 def test_the_script_host_follows_the_event_loop_policy(behaviour_server):

@@ -37,7 +37,7 @@ from websockets.exceptions import ConnectionClosed
 
 from support.server_thread import server_thread
 
-__all__ = ["BehaviourServer", "running_server", "tls_echo_server", "unused_port"]
+__all__ = ["BehaviourServer", "reported_close", "running_server", "tls_echo_server", "unused_port"]
 
 
 def unused_port() -> int:
@@ -164,6 +164,23 @@ class BehaviourServer:
 def running_server() -> AbstractContextManager[BehaviourServer]:
     """Run a :class:`BehaviourServer` in a thread of its own; yields it with ``port``."""
     return server_thread(BehaviourServer().listening, "behaviour-server")
+
+
+def reported_close(server: BehaviourServer, key: str) -> dict[str, Any]:
+    """What ``server`` saw of a client's close on ``/record?id=key`` (its ``code`` and
+    ``reason``), asked for on ``/report?id=key`` with a pyws socket of its own."""
+    from pyws import WebSocket
+
+    async def fetch() -> dict[str, Any]:
+        ws = WebSocket(f"ws://127.0.0.1:{server.port}/report?id={key}")
+        loop = asyncio.get_running_loop()
+        got, closed = loop.create_future(), loop.create_future()
+        ws.onmessage = lambda event: got.set_result(json.loads(event.data))
+        ws.onclose = lambda event: closed.set_result(None)
+        await asyncio.wait_for(closed, 10)  # the server closes after the report
+        return got.result()
+
+    return asyncio.run(fetch())
 
 
 async def echo(connection: ServerConnection) -> None:
