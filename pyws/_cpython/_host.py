@@ -30,6 +30,7 @@ import atexit
 import concurrent.futures.thread  # noqa: F401  (registers its exit hook before ours)
 import logging
 import os
+import signal
 import sys
 import threading
 import weakref
@@ -267,7 +268,7 @@ def _run_host() -> None:
         else:
             running = loop.create_task(_until_idle(sockets))
             try:
-                loop.run_until_complete(running)
+                _run_interruptibly(loop, running)
             except (KeyboardInterrupt, SystemExit) as exc:
                 running.cancel()
                 exit_status = 130 if isinstance(exc, KeyboardInterrupt) else _exit_status(exc)
@@ -287,6 +288,36 @@ def _run_host() -> None:
             except Exception:
                 pass
         os._exit(exit_status)
+
+
+def _run_interruptibly(loop: asyncio.AbstractEventLoop, running: asyncio.Task[Any]) -> None:
+    """Run ``running`` to its end; Ctrl-C raises ``KeyboardInterrupt`` here.
+
+    As ``asyncio.run()`` does, the first Ctrl-C cancels the task instead of raising
+    wherever the main thread happens to be: raised inside a callback whose exceptions are
+    ignored (a weak reference's, during garbage collection), it would be lost and the
+    script would keep running. A second Ctrl-C raises at once."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        loop.run_until_complete(running)  # someone else handles Ctrl-C
+        return
+
+    def on_sigint(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if running.done():
+            raise KeyboardInterrupt
+        running.cancel()
+        loop.call_soon_threadsafe(lambda: None)  # wake the loop
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        loop.run_until_complete(running)
+    except asyncio.CancelledError:
+        if running.cancelled():
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _exit_status(exc: SystemExit) -> int:
