@@ -58,7 +58,7 @@ can be invalid on purpose; text is UTF-8, ``{"hex": ...}`` is raw bytes):
 ``["sleep", s]``              wait s seconds
 ``["drop"]``                  close TCP now, no close frame (FIN)
 ``["reset"]``                 abort TCP with RST (SO_LINGER 0)
-``["end"]``                   close TCP now (after a close handshake)
+``["end"]``                   end TCP now: FIN first, then close (after a close handshake)
 
 ``tail`` says what happens after the steps: "serve" (default) echoes data messages,
 answers the client's close frame by echoing it, and closes TCP once both close frames
@@ -605,6 +605,11 @@ class ScriptedServer:
                 return True
             elif op == "end":
                 await conn.writer.drain()
+                # The FIN goes out now, right behind what was written: a client's reply
+                # that arrives before close() then meets a reset only after the FIN, never
+                # instead of it (which close() alone races against).
+                if conn.writer.can_write_eof():
+                    conn.writer.write_eof()
                 conn.writer.close()
                 return True
             else:
