@@ -9,7 +9,7 @@ events; the facade (:mod:`pyws._websocket`) keeps every rule of the standard.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ._errors import WebSocketError
@@ -22,9 +22,26 @@ if TYPE_CHECKING:
     from ._events import CloseEvent
     from ._flow import Backlog
 
-__all__ = ["NativeMethods"]
+__all__ = ["NativeMethods", "messages"]
 
 CLOSED = ReadyState.CLOSED
+
+
+def _never() -> bool:
+    return False
+
+
+async def messages(recv: Callable[[], Awaitable[Any]],
+                   stopped: Callable[[], bool] = _never) -> AsyncIterator[Any]:
+    """What ``recv()`` returns, until it raises: a clean close (1000 or 1005), or one after
+    ``stopped()`` became true, ends the iteration; any other close raises."""
+    while True:
+        try:
+            yield await recv()
+        except WebSocketError as exc:
+            if stopped() or exc.wasClean and exc.closeCode in (1000, 1005):
+                return
+            raise
 
 
 class NativeMethods:
@@ -60,16 +77,7 @@ class NativeMethods:
     def __aiter__(self) -> AsyncIterator[Any]:
         """Every message until the socket closes: a clean close (1000 or 1005, wasClean)
         ends the iteration, any other raises :class:`~pyws.WebSocketError`."""
-        return self._messages()
-
-    async def _messages(self) -> AsyncIterator[Any]:
-        while True:
-            try:
-                yield await self.recv()
-            except WebSocketError as exc:
-                if exc.wasClean and exc.closeCode in (1000, 1005):
-                    return
-                raise
+        return messages(self.recv)
 
     async def wait_closed(self) -> CloseEvent:
         """Wait until the socket is CLOSED; return its ``close`` event (code, reason,

@@ -22,9 +22,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Union, cast
 
 from ._connect import native_defaults
-from ._errors import DOMSyntaxError, QuotaExceededError, WebSocketError
+from ._errors import DOMSyntaxError, QuotaExceededError
 from ._events import CloseEvent, Event, EventTarget, TrustedEvent, _Trusted, handler_property
 from ._inbox import Inbox
+from ._native_methods import messages
 from ._options import Options
 from ._redact import redact_url
 from ._retry import Retries, RetryPolicy, sleep
@@ -532,16 +533,7 @@ class ReconnectingWebSocket(_Reconnector):
     def __aiter__(self) -> AsyncIterator[Any]:
         """Every message, across reconnections: ends after :meth:`close`, raises
         :class:`~pyws.WebSocketError` when the socket gave up."""
-        return self._messages()
-
-    async def _messages(self) -> AsyncIterator[Any]:
-        while True:
-            try:
-                yield await self.recv()
-            except WebSocketError as exc:
-                if self._stop is not None or exc.wasClean and exc.closeCode in (1000, 1005):
-                    return
-                raise
+        return messages(self.recv, lambda: self._stop is not None)
 
     async def drain(self, threshold: int = 0) -> None:
         """Wait until every message sent so far was handed to a connection and that
