@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from support.proxied import ECHOED, FAILED, exchange, exchange_async
+from support.exchange import ECHOED, FAILED, exchange, exchange_async
 from support.proxy_server import ConnectProxy, running_proxy
 from support.servers import tls_echo_server, unused_port
 

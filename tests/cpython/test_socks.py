@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 import pytest
 from support.held_server import running_held_server
-from support.proxied import ECHOED, FAILED, exchange, exchange_async
+from support.exchange import ECHOED, FAILED, exchange, exchange_async
 from support.servers import tls_echo_server, unused_port
 
 import pyws

@@ -27,11 +27,11 @@ from pathlib import Path
 
 import pytest
 
+from support.exchange import echo_once
 from support.leaks import ErrorLogs, FdBaseline, LoopErrors, client_sockets
 from support.servers import tls_echo_server
 
 import pyws
-from pyws import WebSocket
 
 pytestmark = pytest.mark.skipif(pyws.backend != "cpython", reason="TLS is the host's under Pyodide")
 trustme = pytest.importorskip("trustme", reason="trustme is a test dependency (./build.sh setup)")
@@ -64,20 +64,8 @@ def trusting(ca: trustme.CA) -> ssl.SSLContext:
     return context
 
 
-async def _echo_once(url: str, **options: object) -> list[tuple[str, object]]:
-    ws = WebSocket(url, **options)
-    events: list[tuple[str, object]] = []
-    done = asyncio.get_running_loop().create_future()
-    ws.onopen = lambda event: ws.send("over TLS")
-    ws.onmessage = lambda event: (events.append(("message", event.data)), ws.close())
-    ws.onerror = lambda event: events.append(("error", None))
-    ws.onclose = lambda event: (events.append(("close", event.code)), done.set_result(None))
-    await asyncio.wait_for(done, 20)
-    return events
-
-
 def test_wss_with_a_trusted_ca(ca: trustme.CA, tls_server: int) -> None:
-    events = asyncio.run(_echo_once(f"wss://localhost:{tls_server}/", ssl=trusting(ca)))
+    events = asyncio.run(echo_once(f"wss://localhost:{tls_server}/", "over TLS", ssl=trusting(ca)))
     assert events == [("message", "over TLS"), ("close", 1005)]
 
 
@@ -85,7 +73,7 @@ def test_wss_with_a_ca_file(ca: trustme.CA, tls_server: int, tmp_path: Path) -> 
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     context = ssl.create_default_context(cafile=str(ca_file))
-    events = asyncio.run(_echo_once(f"wss://localhost:{tls_server}/", ssl=context))
+    events = asyncio.run(echo_once(f"wss://localhost:{tls_server}/", "over TLS", ssl=context))
     assert events == [("message", "over TLS"), ("close", 1005)]
 
 
@@ -132,7 +120,7 @@ def test_wss_verification_failure(case: str, ca: trustme.CA, request: pytest.Fix
     async def main() -> tuple[list[tuple[str, object]], list[int]]:
         loop_errors.install()
         tasks = set(asyncio.all_tasks())
-        events = await _echo_once(url, **options)
+        events = await echo_once(url, "over TLS", **options)
         for _ in range(3):
             await asyncio.sleep(0)
         assert set(asyncio.all_tasks()) == tasks, "tasks left on the loop"
