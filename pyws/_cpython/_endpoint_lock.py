@@ -41,7 +41,7 @@ import weakref
 from typing import Any
 
 __all__ = ["HAPPY_EYEBALLS_DELAY", "EndpointLock", "acquire", "connect", "connect_to",
-           "connect_unix"]
+           "connect_unix", "open_socket"]
 
 #: Happy Eyeballs (RFC 8305) delay before trying the next address, as browsers do.
 HAPPY_EYEBALLS_DELAY = 0.25
@@ -146,17 +146,25 @@ async def _resolve(loop: asyncio.AbstractEventLoop, host: str, port: int) -> lis
     return ordered
 
 
-async def _attempt(loop: asyncio.AbstractEventLoop, info: _AddrInfo) -> tuple[socket.socket, EndpointLock]:
+async def open_socket(loop: asyncio.AbstractEventLoop, info: _AddrInfo) -> socket.socket:
+    """A non-blocking socket connected to one resolved address (no lock); closed again
+    if that fails."""
     family, type_, proto, _, address = info
+    sock = socket.socket(family, type_, proto)
+    try:
+        sock.setblocking(False)
+        await loop.sock_connect(sock, address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+async def _attempt(loop: asyncio.AbstractEventLoop, info: _AddrInfo) -> tuple[socket.socket, EndpointLock]:
+    address = info[4]
     lock = await acquire(loop, (str(address[0]), int(address[1])))
     try:
-        sock = socket.socket(family, type_, proto)
-        try:
-            sock.setblocking(False)
-            await loop.sock_connect(sock, address)
-        except BaseException:
-            sock.close()
-            raise
+        sock = await open_socket(loop, info)
     except BaseException:
         lock.release()
         raise

@@ -41,7 +41,7 @@ from typing import Any
 
 from .._redact import escape, redact_urls
 from .._spec import parse_host
-from . import _socks, _tls
+from . import _endpoint_lock, _socks, _tls
 
 __all__ = ["ProxyError", "ProxyURL", "parse", "select", "open_tunnel"]
 
@@ -326,19 +326,11 @@ async def _connect_socket(loop: asyncio.AbstractEventLoop, host: str, port: int)
     if not infos:
         raise OSError("getaddrinfo() returned empty list")
     errors: list[OSError] = []
-    for family, type_, proto, _, address in infos:
-        sock = socket.socket(family, type_, proto)
+    for info in infos:
         try:
-            sock.setblocking(False)
-            await loop.sock_connect(sock, address)
+            return await _endpoint_lock.open_socket(loop, info)
         except OSError as exc:
-            sock.close()
             errors.append(exc)
-            continue
-        except BaseException:
-            sock.close()
-            raise
-        return sock
     if len(errors) == 1:
         raise errors[0]
     raise OSError(f"Multiple exceptions: {', '.join(map(str, errors))}")
